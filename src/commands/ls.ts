@@ -1,0 +1,94 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
+import { InputError } from '../errors/input-error.js';
+import { readImageList } from '../list/image-list.js';
+import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
+import { RegistryClient } from '../registry/client.js';
+import { registryUrl } from '../registry/endpoint.js';
+import { buildCredentials } from '../pipeline/build-targets.js';
+
+interface RegistryListing {
+  registry: string;
+  url: string;
+  repositories: RepositoryListing[];
+  error?: string;
+}
+
+export interface LsResult {
+  registries: RegistryListing[];
+}
+
+export default class Ls extends BaseCommand {
+  static override summary = 'List every repository and tag of the registries involved.';
+
+  static override description = `Registries: those given with --registry, else the config's registries, else the hosts named in the image list.
+
+${exitCodeHelp}`;
+
+  static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls --registry 127.0.0.1:5000 --digests', '<%= config.bin %> ls --json'];
+
+  static override flags = {
+    registry: Flags.string({ char: 'r', summary: 'A registry host[:port] to list (repeatable).', multiple: true }),
+    digests: Flags.boolean({ char: 'd', summary: 'Show each tag\'s manifest digest.' }),
+    file: Flags.string({ char: 'f', summary: 'The image list whose registries to list when none are given or configured.' }),
+    concurrency: Flags.integer({ summary: 'Requests in flight at once per registry.', min: 1, max: 256 }),
+  };
+
+  async run(): Promise<LsResult> {
+    const { flags } = await this.parse(Ls);
+    const { config, filepath } = await this.loadUserConfig(flags.config);
+    const hosts = flags.registry ?? (Object.keys(config.registries).length > 0 ? Object.keys(config.registries) : await hostsFromList(flags.file ?? config.file));
+    const concurrency = flags.concurrency ?? config.concurrency ?? 16;
+    const result: LsResult = { registries: [] };
+    let failed = false;
+    for (const host of hosts) {
+      const settings = config.registries[host];
+      const client = new RegistryClient(
+        { host, url: registryUrl(host, settings ?? {}), credentials: buildCredentials(host, settings, filepath ?? 'config') },
+        { connections: concurrency },
+      );
+      const listing: RegistryListing = { registry: host, url: client.baseUrl.origin, repositories: [] };
+      result.registries.push(listing);
+      let header = false;
+      try {
+        for await (const repository of walkRegistry(client, { digests: flags.digests, concurrency })) {
+          if (this.jsonEnabled()) {
+            listing.repositories.push(repository);
+            continue;
+          }
+          if (!header) this.log(`${host} repositories:`);
+          header = true;
+          this.log(formatRepository(repository));
+        }
+        if (!header && !this.jsonEnabled()) this.log(`${host}: empty registry (no repositories)`);
+      } catch (error) {
+        failed = true;
+        listing.error = (error as Error).message;
+        process.stderr.write(`Error: ${listing.error}\n`);
+      } finally {
+        await client.close();
+      }
+    }
+    if (failed) process.exitCode = ExitCode.failed;
+    return result;
+  }
+}
+
+function formatRepository(repository: RepositoryListing): string {
+  if (repository.tags.length === 0) return `  ${repository.name} (no tags)`;
+  return repository.tags.map((t) => `  ${repository.name}:${t.tag}${t.digest ? `  ${t.digest}` : ''}`).join('\n');
+}
+
+async function hostsFromList(file: string | undefined): Promise<string[]> {
+  const path = file ?? 'registry-images-clean.txt';
+  try {
+    const list = await readImageList(path);
+    return [...new Set(list.entries.map((e) => e.ref.registry))];
+  } catch (error) {
+    if (error instanceof InputError && !file && error.problems.some((p) => /not found/.test(p.message))) {
+      throw new InputError('no registries to list', [], 'pass --registry HOST, configure registries, or keep a registry-images-clean.txt here');
+    }
+    throw error;
+  }
+}

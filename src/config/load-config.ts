@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { createJiti } from 'jiti';
+import type { z } from 'zod';
+import { InputError, type InputProblem } from '../errors/input-error.js';
+import type { ConfigEnv } from './define-config.js';
+import { locateKey } from './locate-key.js';
+import { configSchema, type Config } from './schema.js';
+
+export const moduleName = 'registry-clean';
+
+export const searchPlaces = [
+  'package.json',
+  `.${moduleName}rc`,
+  `.${moduleName}rc.json`,
+  `.${moduleName}rc.yaml`,
+  `.${moduleName}rc.yml`,
+  `.${moduleName}rc.js`,
+  `.${moduleName}rc.mjs`,
+  `.${moduleName}rc.cjs`,
+  `.${moduleName}rc.ts`,
+  `.${moduleName}rc.mts`,
+  `${moduleName}.config.ts`,
+  `${moduleName}.config.mts`,
+  `${moduleName}.config.js`,
+  `${moduleName}.config.mjs`,
+  `${moduleName}.config.cjs`,
+  `${moduleName}.config.json`,
+  `${moduleName}.config.yaml`,
+  `${moduleName}.config.yml`,
+];
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from; undefined when no config file exists (all defaults). */
+  filepath: string | undefined;
+}
+
+/**
+ * TypeScript configs load through jiti: it needs no `typescript` package (cosmiconfig's own
+ * `.ts` loader does, and fails with typescript 7) and follows relative imports.
+ */
+const loadWithJiti: Loader = async (filepath) => {
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  return jiti.import(filepath, { default: true });
+};
+
+/**
+ * Finds and validates the config: `--config PATH` if given, else the nearest config file from
+ * the current directory up to the project root. Any problem is an InputError (exit 2) naming the
+ * file, the key and, where it can be found, the line.
+ */
+export async function loadConfig(options: { explicitPath?: string; cwd?: string; env: ConfigEnv }): Promise<LoadedConfig> {
+  const explorer = cosmiconfig(moduleName, {
+    searchPlaces,
+    searchStrategy: 'project',
+    loaders: { '.ts': loadWithJiti, '.mts': loadWithJiti },
+  });
+  let result: { config: unknown; filepath: string } | null;
+  const shown = options.explicitPath ?? 'config';
+  try {
+    result = options.explicitPath
+      ? await explorer.load(path.resolve(options.cwd ?? process.cwd(), options.explicitPath))
+      : await explorer.search(options.cwd ?? process.cwd());
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new InputError(`config file ${shown} not found`, [], 'pass an existing file to --config, or leave it out to search for one');
+    }
+    throw new InputError(`cannot load config ${shown}: ${firstLine(error)}`, [], 'fix the syntax error in the config file');
+  }
+  if (!result) return { config: configSchema.parse({}), filepath: undefined };
+
+  let raw = result.config;
+  if (typeof raw === 'function') raw = await (raw as (env: ConfigEnv) => unknown)(options.env);
+  if (raw === null || raw === undefined) raw = {};
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const text = await readFile(result.filepath, 'utf8').catch(() => '');
+    throw new InputError(
+      `invalid config ${displayPath(result.filepath)}; nothing was touched`,
+      configProblems(parsed.error, displayPath(result.filepath), text),
+      'fix the keys named above (see the README for every key)',
+    );
+  }
+  return { config: parsed.data, filepath: result.filepath };
+}
+
+/** Turns zod issues into `file:line: key.path: what is wrong` problems. */
+export function configProblems(error: z.ZodError, file: string, text: string): InputProblem[] {
+  return error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+    const name = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    const line = locateKey(text, keys);
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `${name}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : `${name}: ${issue.message.replace(/^Invalid input: /, '')}`;
+    return line === undefined ? { file, message } : { file, line, message };
+  });
+}
+
+function displayPath(filepath: string): string {
+  const relative = path.relative(process.cwd(), filepath);
+  return relative.startsWith('..') ? filepath : relative;
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error).message ?? error).split('\n')[0] ?? '';
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** A command to run: an argument array, or a string split on spaces (no shell is ever involved). */
+const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+
+/** `storage: { backend: 'filesystem', root: '/data/registry' }`; each backend validates its own keys. */
+export const storageSchema = z.looseObject({
+  backend: z.string().min(1),
+});
+
+export const gcSchema = z.strictObject({
+  /** Run the registry's garbage collection after deleting. */
+  enabled: z.boolean().default(true),
+  /** The garbage-collect command; the backend supplies a default. */
+  command: command.optional(),
+  /** Pass `--delete-untagged`. Dangerous on 2.8 with multi-arch images: off unless asked for. */
+  deleteUntagged: z.boolean().default(false),
+});
+
+export const restartSchema = z.strictObject({
+  /** Restart the registry after a garbage collection that ran, so it drops its stale blob cache. */
+  enabled: z.boolean().default(true),
+  /** The restart command, e.g. `systemctl restart docker-registry`; the backend may supply one. */
+  command: command.optional(),
+  /** How long to wait for `/v2/` to answer again after the restart. */
+  timeoutSeconds: z.number().int().positive().default(120),
+});
+
+export const registrySchema = z.strictObject({
+  /** Base URL; default `https://<host>`, or `http://` for loopback and `insecure` hosts. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  insecure: z.boolean().default(false),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Name of an environment variable holding the password (keeps it out of the config file). */
+  passwordEnv: z.string().optional(),
+  /** A bearer token sent as is. */
+  token: z.string().optional(),
+  /** Storage, GC and restart of this registry; override the top-level ones. */
+  storage: storageSchema.optional(),
+  gc: gcSchema.optional(),
+  restart: restartSchema.optional(),
+});
+
+/** A plugin object, a module specifier, or `[specifier, options]` (for JSON/YAML configs). */
+const pluginEntry = z.union([
+  z.looseObject({ name: z.string().min(1) }),
+  z.string().min(1),
+  z.tuple([z.string().min(1), z.unknown()]),
+]);
+
+export const configSchema = z.strictObject({
+  /** The image list; default `registry-images-clean.txt` in the current directory. */
+  file: z.string().min(1).optional(),
+  /** Per registry host (`host[:port]` as in image references). */
+  registries: z.record(z.string().min(1), registrySchema).default({}),
+  /** Storage of the registry: needed to prune emptied repositories and to run GC. */
+  storage: storageSchema.optional(),
+  gc: gcSchema.prefault({}),
+  restart: restartSchema.prefault({}),
+  /** Requests in flight at once per registry. */
+  concurrency: z.number().int().min(1).max(256).optional(),
+  plugins: z.array(pluginEntry).default([]),
+});
+
+/** What users write (every default optional). */
+export type UserConfig = z.input<typeof configSchema>;
+/** What code reads (defaults filled in). */
+export type Config = z.output<typeof configSchema>;
+export type RegistrySettings = z.output<typeof registrySchema>;
+export type StorageSettings = z.output<typeof storageSchema>;
+export type GcSettings = z.output<typeof gcSchema>;
+export type RestartSettings = z.output<typeof restartSchema>;

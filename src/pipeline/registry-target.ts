@@ -1,0 +1,15 @@
+import type { GcSettings, RestartSettings } from '../config/schema.js';
+import type { DeletionSupport, RegistryClient } from '../registry/client.js';
+import type { RegistryStorage } from '../storage/registry-storage.js';
+
+/** One registry the run works on, with everything needed to reach and maintain it. */
+export interface RegistryTarget {
+  host: string;
+  client: RegistryClient;
+  /** Its storage, when configured: needed for prune, GC, restart and storage tag removal. */
+  storage?: RegistryStorage;
+  gc: GcSettings;
+  restart: RestartSettings;
+  /** Learned in the verify step, before anything changes. */
+  support?: DeletionSupport;
+}

@@ -1,0 +1,61 @@
+import type { RendererChoice } from '../cli/renderer.js';
+import type { Config } from '../config/schema.js';
+import { RcError } from '../errors/rc-error.js';
+import { ExitCode } from '../errors/exit-codes.js';
+import { corePlugin } from '../plugins/core-plugin.js';
+import { loadPlugins } from '../plugins/load-plugins.js';
+import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { buildCleanReport, type CleanReport } from '../report/clean-report.js';
+import type { CleanContext, CleanOptions } from './context.js';
+import { runPipeline } from './run-pipeline.js';
+
+export interface CleanRequest {
+  config: Config;
+  configFile: string | undefined;
+  options: CleanOptions;
+  renderer: RendererChoice;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs the clean pipeline and always returns the report — with `error` set when a step
+ * stopped the run — so the user sees what was and was not done either way.
+ */
+export async function runClean(request: CleanRequest): Promise<{ report: CleanReport; error?: unknown }> {
+  const plugins = new PluginRegistry([corePlugin(), ...(await loadPlugins(request.config.plugins, request.configFile))]);
+  const ctx: CleanContext = {
+    options: request.options,
+    config: request.config,
+    signal: request.signal,
+    plugins,
+    configFile: request.configFile ?? 'config',
+    registries: new Map(),
+    list: { entries: [], duplicates: [] },
+    images: [],
+    repositories: new Map(),
+    plan: [],
+    pruned: [],
+    pruneCandidates: [],
+    gc: [],
+    restart: [],
+    warnings: [],
+    skipped: new Map(),
+  };
+  let error: unknown;
+  try {
+    await runPipeline(plugins.steps, ctx, request.renderer);
+  } catch (caught) {
+    error = caught;
+  } finally {
+    await Promise.allSettled([...ctx.registries.values()].flatMap((t) => [t.client.close(), t.storage?.backend.close?.()]));
+  }
+  const report = buildCleanReport(ctx);
+  if (error !== undefined) {
+    report.error = {
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof RcError && error.hint ? { hint: error.hint } : {}),
+      exitCode: error instanceof RcError ? error.exitCode : ExitCode.failed,
+    };
+  }
+  return error === undefined ? { report } : { report, error };
+}

@@ -1,0 +1,71 @@
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { RendererChoice } from '../cli/renderer.js';
+import { RcError } from '../errors/rc-error.js';
+import { RunError } from '../errors/run-error.js';
+import type { ResolvedStep } from '../plugins/plugin-registry.js';
+import type { CleanContext } from './context.js';
+import type { StepIO } from './step.js';
+
+export const corePluginName = 'registry-clean';
+
+/**
+ * The one place that knows listr2: turns steps into tasks, in order, stopping at the first
+ * step that throws. Renderer output goes to stderr so stdout stays for results and JSON.
+ */
+export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, renderer: RendererChoice): Promise<void> {
+  const tasks: ListrTask<CleanContext>[] = steps.map(({ step, plugin }) => ({
+    title: step.title,
+    skip: (context) => {
+      const reason = step.skip?.(context) ?? false;
+      if (reason) context.skipped.set(step.id, reason);
+      return reason || false;
+    },
+    task: async (context, task) => {
+      const io: StepIO = {
+        progress: (done, total) => {
+          task.title = `${step.title} (${done}/${total})`;
+        },
+        info: (message) => {
+          task.output = message;
+        },
+        detail: (message) => {
+          if (renderer === 'verbose') task.output = message;
+        },
+        warn: (message) => {
+          context.warnings.push(message);
+          task.output = `warning: ${message}`;
+        },
+        title: (text) => {
+          task.title = text;
+        },
+      };
+      try {
+        await step.run(context, io);
+      } catch (error) {
+        throw plugin === corePluginName ? error : pluginFailure(plugin, step.id, error);
+      }
+    },
+  }));
+
+  // Every renderer writes through this logger, so all progress goes to stderr.
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+  const listr = new Listr<CleanContext, RendererChoice, 'simple'>(tasks, {
+    ctx,
+    exitOnError: true,
+    concurrent: false,
+    registerSignalListeners: false,
+    renderer,
+    fallbackRenderer: 'simple',
+    rendererOptions: { logger, collapseSkips: false, showSkipMessage: true },
+    fallbackRendererOptions: { logger },
+  });
+  await listr.run();
+}
+
+function pluginFailure(plugin: string, stepId: string, error: unknown): RcError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof RcError) {
+    return new RunError(`plugin ${plugin}, step ${stepId}: ${message}`, { hint: error.hint, cause: error });
+  }
+  return new RunError(`plugin ${plugin}, step ${stepId} failed: ${message}`, { cause: error });
+}

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { createJiti } from 'jiti';
+import type { Config } from '../config/schema.js';
+import { InputError } from '../errors/input-error.js';
+import type { Plugin } from './types.js';
+
+/**
+ * The config's `plugins`: plugin objects as they are; a module specifier (a path relative to
+ * the config file, or a package name) is imported and its default export — a plugin or a
+ * factory — used, with `[specifier, options]` passing options to the factory.
+ */
+export async function loadPlugins(entries: Config['plugins'], configFile: string | undefined): Promise<Plugin[]> {
+  const base = configFile ? path.dirname(configFile) : process.cwd();
+  const jiti = createJiti(path.join(base, 'noop.js'), { interopDefault: true });
+  const plugins: Plugin[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const where = `${configFile ?? 'config'}: plugins[${index}]`;
+    if (typeof entry === 'object' && !Array.isArray(entry)) {
+      plugins.push(checkPlugin(entry, where));
+      continue;
+    }
+    const [specifier, options] = typeof entry === 'string' ? [entry, undefined] : entry;
+    let loaded: unknown;
+    try {
+      const resolved = specifier.startsWith('.') ? path.resolve(base, specifier) : specifier;
+      loaded = await jiti.import(resolved, { default: true });
+    } catch (error) {
+      throw new InputError(`${where}: cannot load plugin "${specifier}": ${(error as Error).message.split('\n')[0]}`, [], 'check the path (relative to the config file) or install the package');
+    }
+    const plugin = typeof loaded === 'function' ? (loaded as (options?: unknown) => unknown)(options) : loaded;
+    plugins.push(checkPlugin(plugin, `${where} ("${specifier}")`));
+  }
+  return plugins;
+}
+
+function checkPlugin(value: unknown, where: string): Plugin {
+  const plugin = value as Partial<Plugin> | null;
+  if (!plugin || typeof plugin !== 'object' || typeof plugin.name !== 'string' || !plugin.name) {
+    throw new InputError(`${where}: not a plugin (expected an object with a "name", as definePlugin returns)`);
+  }
+  for (const step of plugin.steps ?? []) {
+    if (typeof step?.id !== 'string' || typeof step.run !== 'function') {
+      throw new InputError(`${where}: plugin ${plugin.name} has a step without an id or a run function`);
+    }
+  }
+  return plugin as Plugin;
+}

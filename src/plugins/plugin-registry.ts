@@ -1,0 +1,71 @@
+import { InputError } from '../errors/input-error.js';
+import type { BackendDefinition, Plugin, PluginStep } from './types.js';
+
+export interface ResolvedStep {
+  step: PluginStep;
+  plugin: string;
+}
+
+/**
+ * The plugins of a run, core first: their steps in pipeline order and their backends by id.
+ * Duplicate ids are config errors naming both plugins.
+ */
+export class PluginRegistry {
+  readonly steps: ResolvedStep[];
+  private readonly backends = new Map<string, { backend: BackendDefinition<any>; plugin: string }>();
+
+  constructor(readonly plugins: Plugin[]) {
+    const steps: ResolvedStep[] = [];
+    const stepOwner = new Map<string, string>();
+    for (const plugin of plugins) {
+      for (const step of plugin.steps ?? []) {
+        const owner = stepOwner.get(step.id);
+        if (owner) throw new InputError(`step id "${step.id}" is defined by both plugin ${owner} and plugin ${plugin.name}`, [], 'rename one of the steps');
+        stepOwner.set(step.id, plugin.name);
+        steps.push({ step, plugin: plugin.name });
+      }
+      for (const backend of plugin.backends ?? []) {
+        const owner = this.backends.get(backend.id);
+        if (owner) {
+          throw new InputError(`storage backend "${backend.id}" is defined by both plugin ${owner.plugin} and plugin ${plugin.name}`, [], 'rename one of the backends');
+        }
+        this.backends.set(backend.id, { backend, plugin: plugin.name });
+      }
+    }
+    this.steps = orderSteps(steps);
+  }
+
+  backend(id: string): BackendDefinition<any> | undefined {
+    return this.backends.get(id)?.backend;
+  }
+
+  backendList(): Array<{ id: string; summary: string; plugin: string }> {
+    return [...this.backends.values()].map(({ backend, plugin }) => ({ id: backend.id, summary: backend.summary, plugin }));
+  }
+}
+
+/** Places each step with `before`/`after` next to its anchor; others keep their order. */
+function orderSteps(steps: ResolvedStep[]): ResolvedStep[] {
+  const anchored = steps.filter(({ step }) => step.before || step.after);
+  const ordered = steps.filter(({ step }) => !step.before && !step.after);
+  let remaining = anchored;
+  while (remaining.length > 0) {
+    const before = remaining.length;
+    remaining = remaining.filter((entry) => {
+      const anchor = entry.step.before ?? entry.step.after;
+      const at = ordered.findIndex(({ step }) => step.id === anchor);
+      if (at === -1) return true;
+      ordered.splice(entry.step.before ? at : at + 1, 0, entry);
+      return false;
+    });
+    if (remaining.length === before) {
+      const entry = remaining[0] as ResolvedStep;
+      throw new InputError(
+        `plugin ${entry.plugin}: step "${entry.step.id}" is placed ${entry.step.before ? 'before' : 'after'} "${entry.step.before ?? entry.step.after}", which no plugin defines`,
+        [],
+        `known steps: ${ordered.map(({ step }) => step.id).join(', ')}`,
+      );
+    }
+  }
+  return ordered;
+}

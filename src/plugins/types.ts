@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import type { GcSettings, RestartSettings } from '../config/schema.js';
+import type { Step } from '../pipeline/step.js';
+import type { StorageBackend } from '../storage/storage-backend.js';
+
+/** A step contributed by a plugin, placed relative to another step (by default at the end). */
+export interface PluginStep extends Step {
+  before?: string;
+  after?: string;
+}
+
+/** What a backend is given besides its own options. */
+export interface BackendContext {
+  /** The registry this storage belongs to (`host[:port]`). */
+  host: string;
+  gc: GcSettings;
+  restart: RestartSettings;
+}
+
+/** A storage backend type, selected by `storage.backend: '<id>'`. */
+export interface BackendDefinition<Options = unknown> {
+  id: string;
+  /** One line for `rc plugins` and docs. */
+  summary: string;
+  /** Validates the `storage` keys other than `backend`. */
+  options: z.ZodType<Options>;
+  create(options: Options, context: BackendContext): StorageBackend | Promise<StorageBackend>;
+}
+
+export interface Plugin {
+  /** Shown in the pipeline listing and in errors that involve the plugin. */
+  name: string;
+  steps?: PluginStep[];
+  backends?: BackendDefinition<any>[];
+}

@@ -1,0 +1,64 @@
+import { execa, parseCommandString } from 'execa';
+import { RunError } from '../errors/run-error.js';
+
+export interface CommandResult {
+  exitCode: number;
+  /** stdout and stderr interleaved as printed: what a user would have seen. */
+  output: string;
+}
+
+export interface RunCommandOptions {
+  /** Each line printed, as it comes, for live progress and `--verbose`. */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** A configured command as an argument array: arrays stay as they are, strings split on spaces. */
+export function toArgv(command: string | readonly string[]): string[] {
+  return typeof command === 'string' ? parseCommandString(command) : [...command];
+}
+
+/**
+ * The only place `rc` starts processes. Arguments go as an array, never through a shell, so
+ * nothing from an image list can become a command. A non-zero exit is returned, not thrown:
+ * callers decide what a failure means (GC on an empty registry fails, and that is fine).
+ */
+export async function runCommand(argv: readonly string[], options: RunCommandOptions = {}): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new RunError('empty command');
+  const lines: string[] = [];
+  try {
+    const result = await execa(file, args, {
+      reject: false,
+      stdin: 'ignore',
+      env: options.env,
+      cancelSignal: options.signal,
+      timeout: options.timeoutMs,
+      forceKillAfterDelay: 5_000,
+      lines: false,
+      stdout: ['pipe', lineSink(lines, options.onLine)],
+      stderr: ['pipe', lineSink(lines, options.onLine)],
+    });
+    if (result.failed && result.exitCode === undefined) {
+      const reason = result.isCanceled ? 'was cancelled' : result.timedOut ? 'timed out' : `could not run: ${result.shortMessage}`;
+      throw new RunError(`command ${argv.join(' ')} ${reason}`, {
+        hint: result.code === 'ENOENT' ? `install ${file} or configure the command's full path` : undefined,
+      });
+    }
+    return { exitCode: result.exitCode ?? 1, output: lines.join('\n') };
+  } catch (error) {
+    if (error instanceof RunError) throw error;
+    throw new RunError(`command ${argv.join(' ')} could not run: ${(error as Error).message}`);
+  }
+}
+
+function lineSink(lines: string[], onLine: ((line: string) => void) | undefined) {
+  return function* (line: unknown) {
+    const text = String(line);
+    lines.push(text);
+    onLine?.(text);
+    yield text;
+  };
+}

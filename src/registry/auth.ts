@@ -1,0 +1,109 @@
+import { request, type Dispatcher } from 'undici';
+import type { RegistryCredentials } from './endpoint.js';
+import { RegistryError } from './errors.js';
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="https://auth/token",service="registry",scope="repository:a:pull"`. */
+export function parseChallenge(header: string): Challenge | undefined {
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (!match) return undefined;
+  const params: Record<string, string> = {};
+  for (const param of (match[2] ?? '').matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    params[(param[1] ?? '').toLowerCase()] = (param[2] ?? param[3] ?? '').replace(/\\(.)/g, '$1');
+  }
+  return { scheme: (match[1] ?? '').toLowerCase(), params };
+}
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * Answers a registry's 401 challenges lazily: basic credentials as they are, bearer tokens
+ * fetched from the challenge's realm and cached per scope until shortly before they expire.
+ * Tokens and passwords live only here and in request headers; nothing logs them.
+ */
+export class Authenticator {
+  private basic: string | undefined;
+  private readonly tokens = new Map<string, CachedToken>();
+  private scheme: 'basic' | 'bearer' | undefined;
+
+  constructor(
+    private readonly credentials: RegistryCredentials | undefined,
+    private readonly dispatcher: Dispatcher,
+  ) {
+    if (credentials && 'username' in credentials) {
+      this.basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+    }
+  }
+
+  /** The Authorization header to send for a request needing `scope`, if a challenge has been seen. */
+  headerFor(scope: string): string | undefined {
+    if (this.scheme === 'basic' && this.basic) return `Basic ${this.basic}`;
+    if (this.scheme === 'bearer') {
+      const token = this.tokens.get(scope);
+      if (token && token.expiresAt > Date.now()) return `Bearer ${token.value}`;
+    }
+    if (this.credentials && 'token' in this.credentials && this.scheme !== 'basic') {
+      return `Bearer ${this.credentials.token}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Learns from a 401's `WWW-Authenticate`. Returns true when a retry can now carry credentials
+   * it did not carry before; false when retrying would only fail the same way.
+   */
+  async answer(wwwAuthenticate: string | undefined, scope: string, sent: string | undefined): Promise<boolean> {
+    const challenge = wwwAuthenticate ? parseChallenge(wwwAuthenticate) : undefined;
+    if (!challenge) return false;
+    if (challenge.scheme === 'basic') {
+      this.scheme = 'basic';
+      return this.basic !== undefined && sent !== `Basic ${this.basic}`;
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
+    this.scheme = 'bearer';
+    const wanted = challenge.params.scope ?? scope;
+    const token = await this.fetchToken(challenge, wanted);
+    this.tokens.set(scope, token);
+    return `Bearer ${token.value}` !== sent;
+  }
+
+  private async fetchToken(challenge: Challenge, scope: string): Promise<CachedToken> {
+    const realm = new URL(challenge.params.realm ?? '');
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    for (const one of scope.split(' ').filter(Boolean)) realm.searchParams.append('scope', one);
+    const headers: Record<string, string> = {};
+    if (this.basic) headers.authorization = `Basic ${this.basic}`;
+    const safeUrl = `${realm.origin}${realm.pathname}`;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(realm, { method: 'GET', headers, dispatcher: this.dispatcher });
+    } catch (cause) {
+      throw new RegistryError('token server unreachable', { kind: 'unreachable', method: 'GET', url: safeUrl, cause });
+    }
+    const text = await response.body.text();
+    if (response.statusCode !== 200) {
+      throw new RegistryError('token server refused the credentials', {
+        kind: response.statusCode === 401 ? 'unauthorized' : 'forbidden',
+        method: 'GET',
+        url: safeUrl,
+        status: response.statusCode,
+        hint: 'check the username and password configured for this registry',
+      });
+    }
+    const body = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+    const value = body.token ?? body.access_token;
+    if (!value) {
+      throw new RegistryError('token server answered without a token', { kind: 'protocol', method: 'GET', url: safeUrl });
+    }
+    // Refresh 10 s early so a token does not expire between check and use.
+    const lifetime = Math.max((body.expires_in ?? 60) - 10, 5) * 1000;
+    return { value, expiresAt: Date.now() + lifetime };
+  }
+}

@@ -1,0 +1,378 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import { Authenticator } from './auth.js';
+import type { RegistryEndpoint } from './endpoint.js';
+import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
+import { manifestAccept, MediaType } from './media-types.js';
+import { nextPageUrl } from './paginate.js';
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface Manifest extends ManifestHead {
+  body: Buffer;
+  json: ManifestJson;
+}
+
+export interface ManifestJson {
+  mediaType?: string;
+  manifests?: Array<{ digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }>;
+  config?: { digest: string };
+  layers?: Array<{ digest: string }>;
+}
+
+/** What the registry allows, found out with requests that cannot change anything. */
+export interface DeletionSupport {
+  /** DELETE by digest works (`storage.delete.enabled`). */
+  deleteEnabled: boolean;
+  /** DELETE by tag removes just that tag (distribution 3.x, OCI 1.1). */
+  tagDelete: boolean;
+}
+
+export interface RegistryClientOptions {
+  /** Most connections open at once; requests beyond it queue. */
+  connections: number;
+  /** Per-request timeout for headers and body, in milliseconds. */
+  timeoutMs?: number;
+}
+
+type Response = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+const zeroDigest = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * The registry's HTTP API (distribution / OCI distribution spec) over one keep-alive pool.
+ * Every method either returns what the registry said or throws a RegistryError naming the
+ * request; `null` stands for "does not exist" where that is an ordinary answer.
+ */
+export class RegistryClient {
+  readonly host: string;
+  readonly baseUrl: URL;
+  private readonly dispatcher: Dispatcher;
+  private readonly auth: Authenticator;
+  private readonly timeoutMs: number;
+  requestCount = 0;
+
+  constructor(endpoint: RegistryEndpoint, options: RegistryClientOptions) {
+    this.host = endpoint.host;
+    this.baseUrl = endpoint.url;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.dispatcher = new Agent({
+      connections: options.connections,
+      keepAliveTimeout: 10_000,
+      connectTimeout: Math.min(this.timeoutMs, 10_000),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    this.auth = new Authenticator(endpoint.credentials, this.dispatcher);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  /** `GET /v2/`: the registry is up and speaks the v2 API (a 401 still means it is up). */
+  async ping(): Promise<void> {
+    await this.send('GET', '/v2/', { scope: '', ok: [200] });
+  }
+
+  /** True when `GET /v2/` answers at all; used to wait for a restarting registry. */
+  async isUp(): Promise<boolean> {
+    try {
+      const response = await this.raw('GET', new URL('/v2/', this.baseUrl), {});
+      return response.status === 200 || response.status === 401;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every repository, a page at a time (`_catalog` with `Link` pagination; at most 1000 a page on 2.8.2+). */
+  async *catalogPages(pageSize = 1000): AsyncGenerator<string[]> {
+    let url: URL | undefined = new URL(`/v2/_catalog?n=${pageSize}`, this.baseUrl);
+    while (url) {
+      const response = await this.sendUrl('GET', url, { scope: 'registry:catalog:*', ok: [200] });
+      const page = JSON.parse(response.body.toString('utf8')) as { repositories?: string[] | null };
+      yield page.repositories ?? [];
+      url = nextPageUrl(response.headers.link, url);
+    }
+  }
+
+  /** Every tag of a repository (following `Link` pages on 3.x), `[]` when all were deleted, `null` when the repository is unknown. */
+  async tags(repository: string): Promise<string[] | null> {
+    const tags: string[] = [];
+    let url: URL | undefined = new URL(`/v2/${repository}/tags/list`, this.baseUrl);
+    while (url) {
+      const response = await this.sendUrl('GET', url, { scope: pullScope(repository), ok: [200], absent: [404] });
+      if (response.status === 404) return tags.length > 0 ? tags : null;
+      const page = JSON.parse(response.body.toString('utf8')) as { tags?: string[] | null };
+      tags.push(...(page.tags ?? []));
+      url = nextPageUrl(response.headers.link, url);
+    }
+    return tags;
+  }
+
+  /** Digest and media type of a manifest by tag or digest, via HEAD with all four manifest types; `null` when absent. */
+  async headManifest(repository: string, reference: string): Promise<ManifestHead | null> {
+    const response = await this.send('HEAD', `/v2/${repository}/manifests/${reference}`, {
+      scope: pullScope(repository),
+      ok: [200],
+      absent: [404],
+      headers: { accept: manifestAccept },
+    });
+    if (response.status === 404) return null;
+    const digest = header(response, 'docker-content-digest');
+    if (digest) {
+      return { digest, mediaType: header(response, 'content-type') ?? '', size: Number(header(response, 'content-length') ?? 0) };
+    }
+    // Without the digest header the only trustworthy digest is the hash of the exact bytes.
+    const manifest = await this.getManifest(repository, reference);
+    return manifest && { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size };
+  }
+
+  /** A manifest's bytes and parsed JSON; the digest is the hash of the bytes, checked against the header. */
+  async getManifest(repository: string, reference: string): Promise<Manifest | null> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const response = await this.send('GET', path, {
+      scope: pullScope(repository),
+      ok: [200],
+      absent: [404],
+      headers: { accept: manifestAccept },
+    });
+    if (response.status === 404) return null;
+    const digest = `sha256:${createHash('sha256').update(response.body).digest('hex')}`;
+    const claimed = header(response, 'docker-content-digest');
+    if (claimed && claimed !== digest) {
+      throw new RegistryError(`manifest digest mismatch: registry says ${claimed}, content hashes to ${digest}`, {
+        kind: 'protocol',
+        method: 'GET',
+        url: this.safeUrl(path),
+      });
+    }
+    const json = JSON.parse(response.body.toString('utf8')) as ManifestJson;
+    return {
+      digest,
+      mediaType: header(response, 'content-type') ?? json.mediaType ?? '',
+      size: response.body.length,
+      body: response.body,
+      json,
+    };
+  }
+
+  /**
+   * `DELETE /v2/<name>/manifests/<reference>`: `'deleted'` on 202, `'absent'` on 404.
+   * By digest this removes the manifest *and untags every tag on it*; by tag only 3.x accepts it.
+   */
+  async deleteManifest(repository: string, reference: string): Promise<'deleted' | 'absent'> {
+    const response = await this.send('DELETE', `/v2/${repository}/manifests/${reference}`, {
+      scope: deleteScope(repository),
+      ok: [202, 200],
+      absent: [404],
+    });
+    return response.status === 404 ? 'absent' : 'deleted';
+  }
+
+  /**
+   * Whether deletion is enabled and whether tags can be deleted on their own, learned from two
+   * DELETEs that cannot match anything: the all-zero digest (404 enabled, 405 disabled) and a
+   * random tag name (400 DIGEST_INVALID on 2.x, which has no tag delete; 404 on 3.x, which has).
+   */
+  async deletionSupport(repository: string): Promise<DeletionSupport> {
+    const byDigest = await this.raw('DELETE', new URL(`/v2/${repository}/manifests/${zeroDigest}`, this.baseUrl), {
+      scope: deleteScope(repository),
+    });
+    if (byDigest.status === 405) return { deleteEnabled: false, tagDelete: false };
+    this.expectStatus('DELETE', `/v2/${repository}/manifests/${zeroDigest}`, byDigest, [404, 202]);
+    const probeTag = `rc-probe-${randomUUID()}`;
+    const byTag = await this.raw('DELETE', new URL(`/v2/${repository}/manifests/${probeTag}`, this.baseUrl), {
+      scope: deleteScope(repository),
+    });
+    return { deleteEnabled: true, tagDelete: byTag.status === 404 || byTag.status === 202 };
+  }
+
+  /** Uploads a small blob in one request (POST, then PUT with the digest). Returns its digest. */
+  async uploadBlob(repository: string, content: Buffer): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    const started = await this.send('POST', `/v2/${repository}/blobs/uploads/`, { scope: pushScope(repository), ok: [202] });
+    const location = header(started, 'location');
+    if (!location) {
+      throw new RegistryError('upload started without a Location', { kind: 'protocol', method: 'POST', url: this.safeUrl(`/v2/${repository}/blobs/uploads/`) });
+    }
+    const url = new URL(location, this.baseUrl);
+    url.searchParams.set('digest', digest);
+    await this.sendUrl('PUT', url, {
+      scope: pushScope(repository),
+      ok: [201],
+      headers: { 'content-type': 'application/octet-stream' },
+      body: content,
+    });
+    return digest;
+  }
+
+  /** Pushes a manifest to a tag or digest. Returns the digest the registry stored. */
+  async putManifest(repository: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+    const response = await this.send('PUT', `/v2/${repository}/manifests/${reference}`, {
+      scope: pushScope(repository),
+      ok: [201],
+      headers: { 'content-type': mediaType },
+      body,
+    });
+    return header(response, 'docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  }
+
+  /** A manifest of our own that nothing else can share: pushing it to a tag detaches that tag from its image. */
+  async pushThrowawayManifest(repository: string, tag: string): Promise<string> {
+    const config = Buffer.from(JSON.stringify({ 'registry-clean': 'throwaway', id: randomUUID() }));
+    const configDigest = await this.uploadBlob(repository, config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: configDigest, size: config.length },
+        layers: [],
+      }),
+    );
+    return this.putManifest(repository, tag, MediaType.ociManifest, manifest);
+  }
+
+  // --- transport -----------------------------------------------------------------------------
+
+  private async send(method: string, path: string, options: SendOptions): Promise<Response> {
+    return this.sendUrl(method, new URL(path, this.baseUrl), options);
+  }
+
+  private async sendUrl(method: string, url: URL, options: SendOptions): Promise<Response> {
+    const response = await this.raw(method, url, options);
+    const path = `${url.pathname}${url.search}`;
+    if (options.absent?.includes(response.status)) {
+      const code = registryErrorCode(response.body.toString('utf8'));
+      // A 404 for a malformed name is not "absent": only the codes that mean "no such thing" are.
+      if (!code || ['NAME_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'TAG_UNKNOWN'].includes(code)) return response;
+    }
+    this.expectStatus(method, path, response, options.ok);
+    return response;
+  }
+
+  private expectStatus(method: string, path: string, response: Response, ok: number[]): void {
+    if (ok.includes(response.status)) return;
+    const code = registryErrorCode(response.body.toString('utf8'));
+    const kind = kindForStatus(response.status, code);
+    throw new RegistryError(describeFailure(kind, this.host), {
+      kind,
+      method,
+      url: this.safeUrl(path),
+      status: response.status,
+      code,
+      hint: hintFor(kind),
+    });
+  }
+
+  /** One request with auth: on a 401 the challenge is answered once and the request retried. */
+  private async raw(method: string, url: URL, options: Partial<SendOptions>): Promise<Response> {
+    const scope = options.scope ?? '';
+    let authorization = this.auth.headerFor(scope);
+    let response = await this.once(method, url, options, authorization);
+    if (response.status === 401) {
+      const retry = await this.auth.answer(header(response, 'www-authenticate'), scope, authorization);
+      if (retry) {
+        authorization = this.auth.headerFor(scope);
+        response = await this.once(method, url, options, authorization);
+      }
+    }
+    return response;
+  }
+
+  private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (authorization) headers.authorization = authorization;
+    this.requestCount++;
+    try {
+      const response = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: options.body,
+        dispatcher: this.dispatcher,
+      });
+      const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
+      if (method === 'HEAD') await response.body.dump();
+      return { status: response.statusCode, headers: response.headers, body };
+    } catch (cause) {
+      const timedOut = /timeout/i.test(String((cause as { code?: string }).code ?? (cause as Error).message));
+      throw new RegistryError(timedOut ? `registry ${this.host} did not answer in time` : `cannot reach registry ${this.host}`, {
+        kind: timedOut ? 'timeout' : 'unreachable',
+        method,
+        url: this.safeUrl(`${url.pathname}${url.search}`),
+        cause: causeWithoutSecrets(cause),
+        hint: timedOut
+          ? 'the registry is overloaded or the network is slow; retry, or lower --concurrency'
+          : `check that the registry runs and that ${this.baseUrl.origin} is its address (config: registries["${this.host}"].url)`,
+      });
+    }
+  }
+
+  private safeUrl(path: string): string {
+    return new URL(path, this.baseUrl).toString();
+  }
+}
+
+interface SendOptions {
+  scope: string;
+  ok: number[];
+  /** Statuses meaning "does not exist": returned to the caller instead of thrown. */
+  absent?: number[];
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+function header(response: Response, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
+}
+function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+function deleteScope(repository: string): string {
+  return `repository:${repository}:delete`;
+}
+
+function describeFailure(kind: string, host: string): string {
+  switch (kind) {
+    case 'unauthorized':
+      return `registry ${host} refused our credentials`;
+    case 'forbidden':
+      return `registry ${host} forbids this operation for our credentials`;
+    case 'unsupported':
+      return `registry ${host} does not support this operation`;
+    case 'server':
+      return `registry ${host} failed with a server error`;
+    default:
+      return `registry ${host} answered unexpectedly`;
+  }
+}
+
+function hintFor(kind: string): string | undefined {
+  switch (kind) {
+    case 'unauthorized':
+      return 'set username and password (or passwordEnv) under registries.<host> in the config';
+    case 'forbidden':
+      return 'the account needs pull, push and delete rights on these repositories';
+    case 'server':
+      return 'see the registry log; retry once it is healthy';
+    default:
+      return undefined;
+  }
+}
+
+/** undici errors can embed the request URL; keep only code and message, with any userinfo removed. */
+function causeWithoutSecrets(cause: unknown): Error {
+  const error = cause as { code?: string; message?: string };
+  const message = String(error.message ?? cause).replace(/\/\/[^/@\s]*@/g, '//');
+  const clean = new Error(error.code ? `${error.code}: ${message}` : message);
+  return clean;
+}

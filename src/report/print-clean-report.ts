@@ -1,0 +1,54 @@
+import type { CleanReport, ImageReport } from './clean-report.js';
+
+const methodText: Record<string, string> = {
+  'manifest-delete': 'manifest deleted by digest',
+  'tag-delete': 'tag deleted',
+  'storage-tag-remove': 'tag removed from storage',
+  'throwaway-manifest': 'tag detached with a throwaway manifest',
+};
+
+/** The human summary of a clean: a line per image, then prune, GC, restart and totals. */
+export function formatCleanReport(report: CleanReport): string {
+  const lines: string[] = [];
+  const width = Math.max(...report.images.map((i) => statusText(i, report.dryRun).length), 7);
+  for (const image of report.images) {
+    lines.push(`${statusText(image, report.dryRun).padEnd(width)}  ${image.image}${details(image, report.dryRun)}`);
+  }
+  const prune = report.dryRun ? 'would prune' : 'pruned';
+  for (const repo of report.pruned) {
+    lines.push(`${prune.padEnd(width)}  ${repo.registry}/${repo.repository}${repo.directoryRemoved ? '' : ' (directory kept: nested repositories live in it)'}`);
+  }
+  for (const gc of report.gc) {
+    if (gc.planned) lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`);
+    else if (gc.ran) lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${gc.run?.emptyRegistry ? 'no repositories, nothing to collect' : `${gc.run?.blobsDeleted ?? 0} blobs freed`}`);
+  }
+  for (const restart of report.restart) {
+    if (restart.planned) lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
+    else if (restart.ran) lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted, answering again`);
+  }
+  for (const [step, reason] of Object.entries(report.skipped)) {
+    if (step === 'gc' || step === 'restart' || step === 'prune') lines.push(`${step.padEnd(width)}  skipped: ${reason}`);
+  }
+  for (const warning of report.warnings) lines.push(`warning: ${warning}`);
+  const s = report.summary;
+  const totals = report.dryRun
+    ? `Dry run, nothing changed: ${s['would-delete']} would be deleted, ${s.absent} absent, ${s.failed} would fail`
+    : `${s.deleted} deleted, ${s.absent} absent, ${s.failed} failed${s['not-reached'] ? `, ${s['not-reached']} not reached` : ''}`;
+  lines.push(totals);
+  return lines.join('\n');
+}
+
+function statusText(image: ImageReport, dryRun: boolean): string {
+  if (dryRun && image.status === 'would-delete') return 'would delete';
+  return image.status;
+}
+
+function details(image: ImageReport, dryRun: boolean): string {
+  const parts: string[] = [];
+  if (image.method) parts.push(methodText[image.method] ?? image.method);
+  if (image.keptTags?.length) parts.push(`${dryRun ? 'keeps' : 'kept'} ${image.keptTags.join(', ')}`);
+  if (image.removedTags?.length) parts.push(`tags ${dryRun ? 'going' : 'gone'} with it: ${image.removedTags.join(', ')}`);
+  if (image.reason) parts.push(image.reason);
+  if (image.digest && image.status !== 'absent') parts.push(image.digest.slice(0, 19));
+  return parts.length > 0 ? `  (${parts.join('; ')})` : '';
+}

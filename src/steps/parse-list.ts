@@ -1,0 +1,37 @@
+import { imageListFromArguments, readImageList } from '../list/image-list.js';
+import { buildTargets } from '../pipeline/build-targets.js';
+import type { Step } from '../pipeline/step.js';
+
+/** Reads and validates the whole list (and the registries it names) before anything is touched. */
+export const parseListStep: Step = {
+  id: 'parse-list',
+  title: 'Read the image list',
+  async run(ctx, io) {
+    const source = ctx.options.source;
+    ctx.list = 'file' in source ? await readImageList(source.file) : imageListFromArguments(source.images);
+    for (const duplicate of ctx.list.duplicates) {
+      io.warn(`${duplicate.ref.text} is listed more than once (${duplicate.file} lines ${duplicate.lines.join(', ')}); handled once`);
+    }
+    ctx.images = ctx.list.entries.map((entry) => ({
+      image: entry.ref.text,
+      ref: entry.ref,
+      source: { file: entry.file, line: entry.line },
+      status: 'pending',
+    }));
+    const hosts = [...new Set(ctx.images.map((image) => image.ref.registry))];
+    ctx.registries = await buildTargets(hosts, ctx.config, ctx.plugins, {
+      concurrency: ctx.options.concurrency,
+      configFile: ctx.configFile,
+    });
+    const where = 'file' in source ? source.file : 'arguments';
+    io.title(
+      ctx.images.length === 0
+        ? `Read the image list: ${where} lists no images`
+        : `Read the image list: ${plural(ctx.images.length, 'image')} on ${plural(hosts.length, 'registry', 'registries')} from ${where}`,
+    );
+  },
+};
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -1,0 +1,62 @@
+import type { CleanContext } from '../pipeline/context.js';
+import type { Step } from '../pipeline/step.js';
+import { mapLimit } from '../util/map-limit.js';
+
+/**
+ * Removes repositories the run left without tags, so they leave `_catalog`. Only when the
+ * API and storage agree there are no tags and no upload is landing; nested repositories
+ * keep their parent directory.
+ */
+export const pruneRepositoriesStep: Step = {
+  id: 'prune',
+  title: 'Prune emptied repositories',
+  skip(ctx) {
+    if (ctx.pruneCandidates.length === 0) return 'no repository was emptied';
+    const withoutStorage = ctx.pruneCandidates.filter((c) => !ctx.registries.get(c.registry)?.storage);
+    if (withoutStorage.length === ctx.pruneCandidates.length) {
+      return `no storage configured: ${withoutStorage.map((c) => c.repository).join(', ')} stay in _catalog`;
+    }
+    return false;
+  },
+  async run(ctx, io) {
+    const candidates = ctx.pruneCandidates.filter((c) => ctx.registries.get(c.registry)?.storage);
+    for (const missing of ctx.pruneCandidates.filter((c) => !ctx.registries.get(c.registry)?.storage)) {
+      io.warn(`${missing.registry}/${missing.repository} has no tags left but stays in _catalog: configure storage for ${missing.registry} to prune it`);
+    }
+    let done = 0;
+    await mapLimit(
+      candidates,
+      ctx.options.concurrency,
+      async ({ registry, repository }) => {
+        await pruneOne(ctx, registry, repository, io);
+        io.progress(++done, candidates.length);
+      },
+      ctx.signal,
+    );
+    const verb = ctx.options.dryRun ? 'would prune' : 'pruned';
+    io.title(`Prune emptied repositories: ${verb} ${ctx.pruned.length}`);
+  },
+};
+
+async function pruneOne(ctx: CleanContext, registry: string, repository: string, io: { warn(m: string): void; info(m: string): void }) {
+  const target = ctx.registries.get(registry)!;
+  const storage = target.storage!;
+  const contents = await storage.contents(repository);
+  if (!contents.exists) return;
+  if (ctx.options.dryRun) {
+    ctx.pruned.push({ registry, repository, directoryRemoved: contents.nested.length === 0 && contents.other.length === 0 });
+    return;
+  }
+  const tags = await target.client.tags(repository);
+  if ((tags?.length ?? 0) > 0 || contents.tags.length > 0) {
+    io.warn(`${registry}/${repository} was not pruned: it has tags again (${[...(tags ?? []), ...contents.tags].join(', ')})`);
+    return;
+  }
+  if (contents.uploads.length > 0) {
+    io.warn(`${registry}/${repository} was not pruned: ${contents.uploads.length} upload(s) in progress; run rc again once pushes finish`);
+    return;
+  }
+  const { directoryRemoved } = await storage.pruneRepository(repository);
+  io.info(`pruned ${registry}/${repository}${directoryRemoved ? '' : ` (directory kept: it holds ${[...contents.nested, ...contents.other].join(', ')})`}`);
+  ctx.pruned.push({ registry, repository, directoryRemoved });
+}

@@ -1,0 +1,113 @@
+import { mapLimit } from '../util/map-limit.js';
+import type { StorageBackend } from './storage-backend.js';
+
+/** The filesystem driver's layout below its root directory (the same inside a container). */
+const v2 = 'docker/registry/v2';
+const repositoriesDir = `${v2}/repositories`;
+
+/** The parts of a repository directory that make it a repository (2.8 lists a directory with `_manifests` or `_layers`). */
+const repositoryParts = ['_manifests', '_layers', '_uploads'] as const;
+
+const safeSegment = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+export interface RepositoryContents {
+  exists: boolean;
+  /** Tag directories under `_manifests/tags/`. */
+  tags: string[];
+  /** Uploads in progress (`_uploads/<id>`): a push is landing. */
+  uploads: string[];
+  /** Child directories that are not repository parts: nested repositories (`team/app` under `team`). */
+  nested: string[];
+  /** Anything else found in the directory (unexpected files): never removed. */
+  other: string[];
+}
+
+/**
+ * The registry's storage layout, coded once on top of a backend's primitives: where a tag
+ * lives, what an emptied repository is, and how to remove one without touching nested
+ * repositories. Every path is built here from validated names and checked segment by segment.
+ */
+export class RegistryStorage {
+  constructor(
+    readonly backend: StorageBackend,
+    private readonly concurrency = 16,
+  ) {}
+
+  /** True when the storage root holds a registry at all (`docker/registry/v2` exists). */
+  async hasRegistryData(): Promise<boolean> {
+    return (await this.backend.list(v2)) !== null;
+  }
+
+  /** Tag → digest for every tag of a repository, read from `_manifests/tags/<tag>/current/link`; null if the repository is not in storage. */
+  async tagDigests(repository: string): Promise<Map<string, string> | null> {
+    const tagsDir = repoPath(repository, '_manifests', 'tags');
+    const entries = await this.backend.list(tagsDir);
+    if (entries === null) return (await this.backend.list(repoPath(repository))) === null ? null : new Map();
+    const tags = entries.filter((e) => e.directory).map((e) => e.name);
+    const links = await mapLimit(tags, this.concurrency, (tag) =>
+      this.backend.readText(join(tagsDir, checkSegment(tag), 'current', 'link')),
+    );
+    const result = new Map<string, string>();
+    tags.forEach((tag, i) => {
+      const digest = links[i]?.trim();
+      if (digest) result.set(tag, digest);
+    });
+    return result;
+  }
+
+  /** Removes one tag the way distribution 3.x does: its `_manifests/tags/<tag>/` directory. The image and its other tags stay. */
+  async removeTag(repository: string, tag: string): Promise<void> {
+    await this.backend.remove(repoPath(repository, '_manifests', 'tags', checkSegment(tag)));
+  }
+
+  async contents(repository: string): Promise<RepositoryContents> {
+    const entries = await this.backend.list(repoPath(repository));
+    if (entries === null) return { exists: false, tags: [], uploads: [], nested: [], other: [] };
+    const [tags, uploads] = await Promise.all([
+      this.backend.list(repoPath(repository, '_manifests', 'tags')),
+      this.backend.list(repoPath(repository, '_uploads')),
+    ]);
+    const parts = new Set<string>(repositoryParts);
+    return {
+      exists: true,
+      tags: (tags ?? []).filter((e) => e.directory).map((e) => e.name),
+      uploads: (uploads ?? []).map((e) => e.name),
+      nested: entries.filter((e) => e.directory && !parts.has(e.name)).map((e) => e.name),
+      other: entries.filter((e) => !e.directory).map((e) => e.name),
+    };
+  }
+
+  /**
+   * Removes an emptied repository so it leaves `_catalog`: its `_manifests`, `_layers` and
+   * `_uploads`, then its directory only if nothing else is left in it — a nested repository
+   * (`team/app` inside `team`) keeps the directory. Returns whether the directory went too.
+   * The caller has checked that the repository has no tags and no uploads.
+   */
+  async pruneRepository(repository: string): Promise<{ directoryRemoved: boolean }> {
+    for (const part of repositoryParts) await this.backend.remove(repoPath(repository, part));
+    const left = await this.backend.list(repoPath(repository));
+    if (left !== null && left.length === 0) {
+      await this.backend.remove(repoPath(repository));
+      return { directoryRemoved: true };
+    }
+    return { directoryRemoved: false };
+  }
+}
+
+/** `docker/registry/v2/repositories/<repository>/<parts…>`, refusing any segment that could leave it. */
+export function repoPath(repository: string, ...parts: string[]): string {
+  const segments = repository.split('/');
+  if (segments.length === 0 || repository.length === 0) throw new Error('empty repository name');
+  return join(repositoriesDir, ...segments.map(checkSegment), ...parts.map(checkSegment));
+}
+
+function checkSegment(segment: string): string {
+  if (!safeSegment.test(segment) || segment === '.' || segment === '..') {
+    throw new Error(`refusing unsafe storage path segment ${JSON.stringify(segment)}`);
+  }
+  return segment;
+}
+
+function join(...segments: string[]): string {
+  return segments.join('/');
+}
