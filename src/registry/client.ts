@@ -192,15 +192,30 @@ export class RegistryClient {
     return { deleteEnabled: true, tagDelete: byTag.status === 404 || byTag.status === 202 };
   }
 
+  /**
+   * Starts a blob upload and returns its id and URL. The registry creates
+   * `_uploads/<id>` in its storage: finding it there proves which storage is the registry's.
+   */
+  async startUpload(repository: string): Promise<{ id: string; location: URL }> {
+    const path = `/v2/${repository}/blobs/uploads/`;
+    const started = await this.send('POST', path, { scope: pushScope(repository), ok: [202] });
+    const location = header(started, 'location');
+    const id = header(started, 'docker-upload-uuid');
+    if (!location || !id) {
+      throw new RegistryError('upload started without a Location or Docker-Upload-UUID', { kind: 'protocol', method: 'POST', url: this.safeUrl(path) });
+    }
+    return { id, location: new URL(location, this.baseUrl) };
+  }
+
+  /** Cancels an upload started with `startUpload`; the registry removes its `_uploads/<id>`. */
+  async cancelUpload(repository: string, location: URL): Promise<void> {
+    await this.sendUrl('DELETE', location, { scope: pushScope(repository), ok: [204, 200], absent: [404] });
+  }
+
   /** Uploads a small blob in one request (POST, then PUT with the digest). Returns its digest. */
   async uploadBlob(repository: string, content: Buffer): Promise<string> {
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    const started = await this.send('POST', `/v2/${repository}/blobs/uploads/`, { scope: pushScope(repository), ok: [202] });
-    const location = header(started, 'location');
-    if (!location) {
-      throw new RegistryError('upload started without a Location', { kind: 'protocol', method: 'POST', url: this.safeUrl(`/v2/${repository}/blobs/uploads/`) });
-    }
-    const url = new URL(location, this.baseUrl);
+    const { location: url } = await this.startUpload(repository);
     url.searchParams.set('digest', digest);
     await this.sendUrl('PUT', url, {
       scope: pushScope(repository),

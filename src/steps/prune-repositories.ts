@@ -3,6 +3,13 @@ import type { Step } from '../pipeline/step.js';
 import { mapLimit } from '../util/map-limit.js';
 
 /**
+ * An upload younger than this may be a push still landing, so its repository is not pruned.
+ * Older ones (and cancelled ones, which have no start time left) are debris: the registry
+ * itself purges uploads after 168 hours.
+ */
+const uploadInFlightMs = 24 * 60 * 60 * 1000;
+
+/**
  * Removes repositories the run left without tags, so they leave `_catalog`. Only when the
  * API and storage agree there are no tags and no upload is landing; nested repositories
  * keep their parent directory.
@@ -14,7 +21,8 @@ export const pruneRepositoriesStep: Step = {
     if (ctx.pruneCandidates.length === 0) return 'no repository was emptied';
     const withoutStorage = ctx.pruneCandidates.filter((c) => !ctx.registries.get(c.registry)?.storage);
     if (withoutStorage.length === ctx.pruneCandidates.length) {
-      return `no storage configured: ${withoutStorage.map((c) => c.repository).join(', ')} stay in _catalog`;
+      const names = withoutStorage.map((c) => `${c.registry}/${c.repository}`).join(', ');
+      return `no storage configured: ${names} ${withoutStorage.length === 1 ? 'stays' : 'stay'} in _catalog with no tags (configure storage to prune emptied repositories)`;
     }
     return false;
   },
@@ -52,8 +60,9 @@ async function pruneOne(ctx: CleanContext, registry: string, repository: string,
     io.warn(`${registry}/${repository} was not pruned: it has tags again (${[...(tags ?? []), ...contents.tags].join(', ')})`);
     return;
   }
-  if (contents.uploads.length > 0) {
-    io.warn(`${registry}/${repository} was not pruned: ${contents.uploads.length} upload(s) in progress; run rc again once pushes finish`);
+  const landing = contents.uploads.filter((u) => u.startedAt && Date.now() - u.startedAt.getTime() < uploadInFlightMs);
+  if (landing.length > 0) {
+    io.warn(`${registry}/${repository} was not pruned: ${landing.length} upload(s) started in the last 24 hours may still be landing; run rc again once pushes finish`);
     return;
   }
   const { directoryRemoved } = await storage.pruneRepository(repository);

@@ -1,5 +1,6 @@
 import { RunError } from '../errors/run-error.js';
 import type { CleanContext } from '../pipeline/context.js';
+import { confirmStorage } from '../pipeline/confirm-storage.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
 import type { Step } from '../pipeline/step.js';
 import { repositoryKey } from '../plan/repository-snapshot.js';
@@ -55,14 +56,18 @@ async function checkDeletionAllowed(ctx: CleanContext): Promise<void> {
     const probeRepository = ctx.images.find((i) => i.ref.registry === target.host && i.status === 'pending')?.ref.repository;
     if (!probeRepository) continue;
     target.support = await target.client.deletionSupport(probeRepository);
-    if (!target.support.deleteEnabled) {
-      throw new RunError(`registry ${target.host} has deletion disabled (405 UNSUPPORTED); nothing was changed`, {
-        hint:
-          'enable it in the registry config (storage: { delete: { enabled: true } }) or with the environment ' +
-          'variable REGISTRY_STORAGE_DELETE_ENABLED=true, restart the registry, and run rc again',
-      });
-    }
+    if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
+    // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
+    if (!ctx.options.dryRun) await confirmStorage(target, probeRepository);
   }
+}
+
+function deletionDisabled(host: string): RunError {
+  return new RunError(`registry ${host} has deletion disabled (405 UNSUPPORTED); nothing was changed`, {
+    hint:
+      'enable it in the registry config (storage: { delete: { enabled: true } }) or with the environment ' +
+      'variable REGISTRY_STORAGE_DELETE_ENABLED=true, restart the registry, and run rc again',
+  });
 }
 
 function absent(image: CleanContext['images'][number], reason: string): void {

@@ -14,8 +14,8 @@ export interface RepositoryContents {
   exists: boolean;
   /** Tag directories under `_manifests/tags/`. */
   tags: string[];
-  /** Uploads in progress (`_uploads/<id>`): a push is landing. */
-  uploads: string[];
+  /** Uploads (`_uploads/<id>`) with when they started, if the registry recorded it. */
+  uploads: Array<{ id: string; startedAt: Date | undefined }>;
   /** Child directories that are not repository parts: nested repositories (`team/app` under `team`). */
   nested: string[];
   /** Anything else found in the directory (unexpected files): never removed. */
@@ -55,6 +55,27 @@ export class RegistryStorage {
     return result;
   }
 
+  /** True when an upload session with this id is in the repository's `_uploads`. */
+  async hasUpload(repository: string, id: string): Promise<boolean> {
+    return (await this.backend.list(repoPath(repository, '_uploads', id))) !== null;
+  }
+
+  /** Whether the repository has an `_uploads` directory at all. */
+  async hasUploadsDirectory(repository: string): Promise<boolean> {
+    return (await this.backend.list(repoPath(repository, '_uploads'))) !== null;
+  }
+
+  /**
+   * Removes what a cancelled upload of ours leaves (2.8 keeps `_uploads/<id>/hashstates`), and
+   * the `_uploads` directory too when it was not there before.
+   */
+  async removeUpload(repository: string, id: string, removeEmptyUploadsDirectory: boolean): Promise<void> {
+    await this.backend.remove(repoPath(repository, '_uploads', id));
+    if (removeEmptyUploadsDirectory && (await this.backend.list(repoPath(repository, '_uploads')))?.length === 0) {
+      await this.backend.remove(repoPath(repository, '_uploads'));
+    }
+  }
+
   /** Removes one tag the way distribution 3.x does: its `_manifests/tags/<tag>/` directory. The image and its other tags stay. */
   async removeTag(repository: string, tag: string): Promise<void> {
     await this.backend.remove(repoPath(repository, '_manifests', 'tags', checkSegment(tag)));
@@ -68,10 +89,14 @@ export class RegistryStorage {
       this.backend.list(repoPath(repository, '_uploads')),
     ]);
     const parts = new Set<string>(repositoryParts);
+    const uploadIds = (uploads ?? []).filter((e) => e.directory).map((e) => e.name);
+    const started = await mapLimit(uploadIds, this.concurrency, (id) =>
+      this.backend.readText(repoPath(repository, '_uploads', checkSegment(id), 'startedat')),
+    );
     return {
       exists: true,
       tags: (tags ?? []).filter((e) => e.directory).map((e) => e.name),
-      uploads: (uploads ?? []).map((e) => e.name),
+      uploads: uploadIds.map((id, i) => ({ id, startedAt: parseTime(started[i]) })),
       nested: entries.filter((e) => e.directory && !parts.has(e.name)).map((e) => e.name),
       other: entries.filter((e) => !e.directory).map((e) => e.name),
     };
@@ -99,6 +124,11 @@ export function repoPath(repository: string, ...parts: string[]): string {
   const segments = repository.split('/');
   if (segments.length === 0 || repository.length === 0) throw new Error('empty repository name');
   return join(repositoriesDir, ...segments.map(checkSegment), ...parts.map(checkSegment));
+}
+
+function parseTime(text: string | null | undefined): Date | undefined {
+  const time = text ? new Date(text.trim()) : undefined;
+  return time && !Number.isNaN(time.getTime()) ? time : undefined;
 }
 
 function checkSegment(segment: string): string {

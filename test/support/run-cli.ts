@@ -1,0 +1,29 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built `rc` exactly as a user would: `node bin/run.js …` in a directory of the
+ * test's choosing, with CI set so progress comes as plain lines.
+ */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [binPath, ...args],
+      { cwd: options.cwd, env: { ...process.env, CI: '1', NO_COLOR: '1', ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ exitCode: code, stdout, stderr });
+      },
+    );
+  });
+}
