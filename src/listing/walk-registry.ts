@@ -25,7 +25,8 @@ export async function* walkRegistry(
       page,
       Math.max(1, Math.ceil(options.concurrency / 2)),
       async (name): Promise<RepositoryListing> => {
-        const tags = (await client.tags(name)) ?? [];
+        // Sorted: the registry's own order is whatever its storage lists first.
+        const tags = ((await client.tags(name)) ?? []).sort();
         if (!options.digests) return { name, tags: tags.map((tag) => ({ tag })) };
         const heads = await mapLimit(tags, options.concurrency, (tag) => client.headManifest(name, tag), options.signal);
         return {
