@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { exitCodeHelp, ExitCode } from '../errors/exit-codes.js';
 import { RcError } from '../errors/rc-error.js';
+import { listPath } from '../config/load-config.js';
 import { runClean } from '../pipeline/run-clean.js';
 import { reportFailed, type CleanReport } from '../report/clean-report.js';
 import { formatCleanReport } from '../report/print-clean-report.js';
@@ -39,9 +40,10 @@ ${exitCodeHelp}`;
 
   async run(): Promise<CleanReport | undefined> {
     const { flags, argv } = await this.parse(Clean);
-    const { config, filepath } = await this.loadUserConfig(flags.config);
+    const loaded = await this.loadUserConfig(flags.config);
+    const { config, filepath } = loaded;
     const images = argv as string[];
-    const file = flags.file ?? config.file ?? 'registry-images-clean.txt';
+    const file = listPath(flags.file, loaded);
     const abort = new AbortController();
     const interrupt = () => {
       if (abort.signal.aborted) process.exit(130);

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
+import { listPath } from '../config/load-config.js';
 import { InputError } from '../errors/input-error.js';
 import { readImageList } from '../list/image-list.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
@@ -37,8 +38,10 @@ ${exitCodeHelp}`;
 
   async run(): Promise<LsResult> {
     const { flags } = await this.parse(Ls);
-    const { config, filepath } = await this.loadUserConfig(flags.config);
-    const hosts = flags.registry ?? (Object.keys(config.registries).length > 0 ? Object.keys(config.registries) : await hostsFromList(flags.file ?? config.file));
+    const loaded = await this.loadUserConfig(flags.config);
+    const { config, filepath } = loaded;
+    const configured = Object.keys(config.registries);
+    const hosts = flags.registry ?? (configured.length > 0 ? configured : await hostsFromList(listPath(flags.file, loaded), !flags.file && !config.file));
     const concurrency = flags.concurrency ?? config.concurrency ?? 16;
     const result: LsResult = { registries: [] };
     let failed = false;
@@ -80,13 +83,12 @@ function formatRepository(repository: RepositoryListing): string {
   return repository.tags.map((t) => `  ${repository.name}:${t.tag}${t.digest ? `  ${t.digest}` : ''}`).join('\n');
 }
 
-async function hostsFromList(file: string | undefined): Promise<string[]> {
-  const path = file ?? 'registry-images-clean.txt';
+async function hostsFromList(file: string, isDefault: boolean): Promise<string[]> {
   try {
-    const list = await readImageList(path);
+    const list = await readImageList(file);
     return [...new Set(list.entries.map((e) => e.ref.registry))];
   } catch (error) {
-    if (error instanceof InputError && !file && error.problems.some((p) => /not found/.test(p.message))) {
+    if (error instanceof InputError && isDefault && error.problems.some((p) => /not found/.test(p.message))) {
       throw new InputError('no registries to list', [], 'pass --registry HOST, configure registries, or keep a registry-images-clean.txt here');
     }
     throw error;

@@ -87,6 +87,18 @@ export async function loadConfig(options: { explicitPath?: string; cwd?: string;
   return { config: parsed.data, filepath: result.filepath };
 }
 
+/**
+ * The image list's path: `--file` as given (relative to the current directory), else the
+ * config's `file` relative to the config file, else `registry-images-clean.txt` here.
+ */
+export function listPath(flag: string | undefined, loaded: LoadedConfig): string {
+  if (flag) return flag;
+  if (loaded.config.file && loaded.filepath) return displayPath(path.resolve(path.dirname(loaded.filepath), loaded.config.file));
+  return loaded.config.file ?? defaultListFile;
+}
+
+export const defaultListFile = 'registry-images-clean.txt';
+
 /** Turns zod issues into `file:line: key.path: what is wrong` problems. */
 export function configProblems(error: z.ZodError, file: string, text: string): InputProblem[] {
   return error.issues.map((issue) => {
