@@ -32,7 +32,7 @@ ${exitCodeHelp}`;
 
   static override flags = {
     file: Flags.string({ char: 'f', summary: 'The image list (default: the config\'s `file`, else registry-images-clean.txt).' }),
-    'dry-run': Flags.boolean({ char: 'n', summary: 'Print the full plan and change nothing.' }),
+    'dry-run': Flags.boolean({ char: 'n', summary: 'Print the full plan and change nothing.', default: false }),
     gc: Flags.boolean({ summary: 'Run the registry\'s garbage collection after deleting.', default: true, allowNo: true }),
     restart: Flags.boolean({ summary: 'Restart the registry after garbage collection.', default: true, allowNo: true }),
     concurrency: Flags.integer({ summary: 'Requests in flight at once per registry.', min: 1, max: 256 }),

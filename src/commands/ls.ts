@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
-import { listPath } from '../config/load-config.js';
+import { displayPath, listPath } from '../config/load-config.js';
 import { InputError } from '../errors/input-error.js';
 import { readImageList } from '../list/image-list.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
@@ -48,7 +48,7 @@ ${exitCodeHelp}`;
     for (const host of hosts) {
       const settings = config.registries[host];
       const client = new RegistryClient(
-        { host, url: registryUrl(host, settings ?? {}), credentials: buildCredentials(host, settings, filepath ?? 'config') },
+        { host, url: registryUrl(host, settings ?? {}), credentials: await buildCredentials(host, settings, filepath ? displayPath(filepath) : 'config') },
         { connections: concurrency },
       );
       const listing: RegistryListing = { registry: host, url: client.baseUrl.origin, repositories: [] };

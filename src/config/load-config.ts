@@ -5,6 +5,7 @@ import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import type { ConfigEnv } from './define-config.js';
+import { keyIssues } from './issue-message.js';
 import { locateKey } from './locate-key.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -68,7 +69,14 @@ export async function loadConfig(options: { explicitPath?: string; cwd?: string;
     if (code === 'ENOENT') {
       throw new InputError(`config file ${shown} not found`, [], 'pass an existing file to --config, or leave it out to search for one');
     }
-    throw new InputError(`cannot load config ${shown}: ${firstLine(error)}`, [], 'fix the syntax error in the config file');
+    const file = displayPath(path.resolve(options.cwd ?? process.cwd(), (error as { filepath?: string }).filepath ?? options.explicitPath ?? 'config'));
+    const line = /\((\d+):\d+\)|line (\d+)/.exec(String((error as Error).message ?? ''));
+    const lineNumber = line ? Number(line[1] ?? line[2]) : undefined;
+    throw new InputError(
+      'cannot load the config; nothing was touched',
+      [{ file, ...(lineNumber !== undefined && { line: lineNumber }), message: firstLine(error) }],
+      'fix the syntax error in the config file',
+    );
   }
   if (!result) return { config: configSchema.parse({}), filepath: undefined };
 
@@ -101,23 +109,21 @@ export const defaultListFile = 'registry-images-clean.txt';
 
 /** Turns zod issues into `file:line: key.path: what is wrong` problems. */
 export function configProblems(error: z.ZodError, file: string, text: string): InputProblem[] {
-  return error.issues.map((issue) => {
-    const keys = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
-    const name = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  return error.issues.flatMap(keyIssues).map(({ path: keys, message }) => {
     const line = locateKey(text, keys);
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `${name}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : `${name}: ${issue.message.replace(/^Invalid input: /, '')}`;
-    return line === undefined ? { file, message } : { file, line, message };
+    const described = `${keys.length > 0 ? keys.join('.') : '(top level)'}: ${message}`;
+    return line === undefined ? { file, message: described } : { file, line, message: described };
   });
 }
 
-function displayPath(filepath: string): string {
+export function displayPath(filepath: string): string {
   const relative = path.relative(process.cwd(), filepath);
   return relative.startsWith('..') ? filepath : relative;
 }
 
+/** The reason in a parser's message, without its "YAML Error in <path>:" preamble or code frame. */
 function firstLine(error: unknown): string {
-  return String((error as Error).message ?? error).split('\n')[0] ?? '';
+  const lines = String((error as Error).message ?? error).split('\n').map((l) => l.trim());
+  const reason = lines.slice(1).find((l) => l && !/^(>|\||-+\^|\d+ \|)/.test(l));
+  return (reason ?? lines[0] ?? '').replace(/ while parsing .*$/, '');
 }

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import type { InputProblem } from '../errors/input-error.js';
+
 /**
  * Best-effort line (1-based) of a key path in a config file's text, so an error can say
  * `registry-clean.config.yaml:7`. Walks the path's keys in order through the lines; it reads
@@ -17,4 +20,11 @@ export function locateKey(text: string, path: ReadonlyArray<PropertyKey>): numbe
     from = index + 1;
   }
   return found;
+}
+
+/** `file:line: key: message` as a problem, the line found in the config file's text when possible. */
+export async function configProblem(file: string, keyPath: ReadonlyArray<PropertyKey>, message: string): Promise<InputProblem> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const line = locateKey(text, keyPath);
+  return line === undefined ? { file, message } : { file, line, message };
 }

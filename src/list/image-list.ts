@@ -45,6 +45,7 @@ export function parseImageList(text: string, file: string): ImageList {
     items.push({ text: content, line });
   });
   const list = collect(items, file, problems);
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (problems.length > 0) {
     throw new InputError(`${file}: ${count(problems.length, 'invalid line')}; nothing was deleted`, problems, HINT);
   }

@@ -1,4 +1,6 @@
 import type { Config, RegistrySettings, StorageSettings } from '../config/schema.js';
+import { keyIssues } from '../config/issue-message.js';
+import { configProblem } from '../config/locate-key.js';
 import { InputError } from '../errors/input-error.js';
 import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import { RegistryClient } from '../registry/client.js';
@@ -19,8 +21,8 @@ export async function buildTargets(
 ): Promise<Map<string, RegistryTarget>> {
   if (config.storage && hosts.length > 1 && !hosts.every((h) => config.registries[h]?.storage)) {
     throw new InputError(
-      `${options.configFile}: top-level "storage" is ambiguous: the images name ${hosts.length} registries (${hosts.join(', ')})`,
-      [],
+      'the storage config cannot be tied to one registry; nothing was touched',
+      [await configProblem(options.configFile, ['storage'], `storage: ambiguous at the top level: the images name ${hosts.length} registries (${hosts.join(', ')})`)],
       'move it under registries["<host>"].storage for the registry whose storage it is',
     );
   }
@@ -30,13 +32,14 @@ export async function buildTargets(
     const gc = settings?.gc ?? config.gc;
     const restart = settings?.restart ?? config.restart;
     const client = new RegistryClient(
-      { host, url: registryUrl(host, settings ?? {}), credentials: buildCredentials(host, settings, options.configFile) },
+      { host, url: registryUrl(host, settings ?? {}), credentials: await buildCredentials(host, settings, options.configFile) },
       { connections: options.concurrency },
     );
     const storageSettings = settings?.storage ?? config.storage;
     const target: RegistryTarget = { host, client, gc, restart };
+    const storagePath = settings?.storage ? ['registries', host, 'storage'] : ['storage'];
     if (storageSettings) {
-      const backend = await createBackend(storageSettings, plugins, { host, gc, restart }, options.configFile);
+      const backend = await createBackend(storageSettings, plugins, { host, gc, restart }, options.configFile, storagePath);
       target.storage = new RegistryStorage(backend, options.concurrency);
     }
     targets.set(host, target);
@@ -44,7 +47,7 @@ export async function buildTargets(
   return targets;
 }
 
-export function buildCredentials(host: string, settings: RegistrySettings | undefined, file: string): RegistryCredentials | undefined {
+export async function buildCredentials(host: string, settings: RegistrySettings | undefined, file: string): Promise<RegistryCredentials | undefined> {
   if (!settings) return undefined;
   if (settings.token) return { token: settings.token };
   if (!settings.username) return undefined;
@@ -53,14 +56,16 @@ export function buildCredentials(host: string, settings: RegistrySettings | unde
     password = process.env[settings.passwordEnv];
     if (password === undefined) {
       throw new InputError(
-        `${file}: registries["${host}"].passwordEnv names ${settings.passwordEnv}, which is not set`,
-        [],
+        'a registry password is missing; nothing was touched',
+        [await configProblem(file, ['registries', host, 'passwordEnv'], `registries["${host}"].passwordEnv names ${settings.passwordEnv}, which is not set`)],
         `export ${settings.passwordEnv} before running rc`,
       );
     }
   }
   if (password === undefined) {
-    throw new InputError(`${file}: registries["${host}"] has a username but no password or passwordEnv`);
+    throw new InputError('a registry password is missing; nothing was touched', [
+      await configProblem(file, ['registries', host, 'username'], `registries["${host}"] has a username but no password or passwordEnv`),
+    ]);
   }
   return { username: settings.username, password };
 }
@@ -70,22 +75,25 @@ async function createBackend(
   plugins: PluginRegistry,
   context: { host: string; gc: Config['gc']; restart: Config['restart'] },
   file: string,
+  keyPath: string[],
 ) {
+  const name = keyPath.join('.');
   const definition = plugins.backend(storage.backend);
   if (!definition) {
     const known = plugins.backendList().map((b) => b.id).join(', ');
-    throw new InputError(`${file}: storage.backend: unknown backend "${storage.backend}"`, [], `use one of: ${known}`);
+    throw new InputError('unknown storage backend; nothing was touched', [
+      await configProblem(file, [...keyPath, 'backend'], `${name}.backend: unknown backend "${storage.backend}" (known: ${known})`),
+    ]);
   }
   const { backend: _id, ...rest } = storage;
   const parsed = definition.options.safeParse(rest);
   if (!parsed.success) {
-    throw new InputError(
-      `${file}: invalid storage options for backend "${storage.backend}"`,
-      parsed.error.issues.map((issue) => ({
-        file,
-        message: `storage.${[...issue.path, ...('keys' in issue ? (issue.keys as string[]) : [])].join('.') || '(options)'}: ${issue.message.replace(/^Invalid input: /, '')}`,
-      })),
+    const problems = await Promise.all(
+      parsed.error.issues.flatMap(keyIssues).map(({ path: keys, message }) =>
+        configProblem(file, [...keyPath, ...keys], `${[name, ...keys].join('.')}: ${message}`),
+      ),
     );
+    throw new InputError(`invalid options for storage backend "${storage.backend}"; nothing was touched`, problems);
   }
   return definition.create(parsed.data, context);
 }

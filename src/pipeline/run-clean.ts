@@ -1,4 +1,5 @@
 import type { RendererChoice } from '../cli/renderer.js';
+import { displayPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { RcError } from '../errors/rc-error.js';
 import { ExitCode } from '../errors/exit-codes.js';
@@ -28,7 +29,7 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
     config: request.config,
     signal: request.signal,
     plugins,
-    configFile: request.configFile ?? 'config',
+    configFile: request.configFile ? displayPath(request.configFile) : 'config',
     registries: new Map(),
     list: { entries: [], duplicates: [] },
     images: [],

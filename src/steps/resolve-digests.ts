@@ -39,7 +39,9 @@ export const resolveDigestsStep: Step = {
       });
       ctx.plan.push(...plan.actions);
       for (const warning of plan.warnings) io.warn(warning);
-      if (leftWithoutTags(snapshot, plan.actions)) ctx.pruneCandidates.push({ registry, repository });
+      // A repository the registry does not know can only be debris in storage: look only where storage is.
+      const worthChecking = snapshot.tagList !== null || target.storage !== undefined;
+      if (worthChecking && leftWithoutTags(snapshot, plan.actions)) ctx.pruneCandidates.push({ registry, repository });
     }
     const requests = ctx.plan.length;
     io.title(`Resolve digests and plan: ${requests} deletion${requests === 1 ? '' : 's'} planned`);
