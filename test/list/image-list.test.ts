@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/errors/input-error.js';
 import { imageListFromArguments, parseImageList, readImageList } from '../../src/list/image-list.js';
+
+const execFileAsync = promisify(execFile);
 
 const SEED = [
   'registry.ghostwritten.com/library/busybox:1.36.1',
@@ -191,12 +195,17 @@ describe('readImageList', () => {
     expect(error.problems).toEqual([{ file: path, message: expect.stringContaining('is not a text file (not valid UTF-8)') }]);
   });
 
-  it.skipIf(process.getuid?.() === 0)('reports a file it has no permission to read', async () => {
+  it('reports a file it has no permission to read', async () => {
     const path = join(dir, 'secret.txt');
     await writeFile(path, SEED[0] ?? '');
     await chmod(path, 0o000);
-    const error = await inputErrorAsync(() => readImageList(path));
-    expect(error.problems[0]?.message).toContain('permission denied');
+    await chmod(dir, 0o755);
+    // Root reads anything, so as root the check runs as the unprivileged user "nobody".
+    const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+    const script = `import(${JSON.stringify(new URL('../../src/list/image-list.ts', import.meta.url).href)}).then((m) => m.readImageList(${JSON.stringify(path)})).catch((e) => { console.log(JSON.stringify(e.problems)); })`;
+    const [command, ...args] = [...asNobody, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+    const { stdout } = await execFileAsync(command!, args, { cwd: new URL('../..', import.meta.url).pathname });
+    expect(JSON.parse(stdout)).toEqual([{ file: path, message: expect.stringContaining('permission denied') }]);
   });
 
   it('reports a path whose parent is a file', async () => {

@@ -19,11 +19,20 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
     execFile(
       process.execPath,
       [binPath, ...args],
-      { cwd: options.cwd, env: { ...process.env, CI: '1', NO_COLOR: '1', ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd, env: cliEnvironment(options.env), maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ exitCode: code, stdout, stderr });
       },
     );
   });
+}
+
+/**
+ * The environment a user's shell would give `rc`: vitest's NODE_ENV=test removed (with it,
+ * oclif tries to run the TypeScript sources instead of the built dist/), CI set for plain lines.
+ */
+function cliEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
+  return { ...env, CI: '1', NO_COLOR: '1', ...extra };
 }
