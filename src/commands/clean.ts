@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { exitCodeHelp, ExitCode } from '../errors/exit-codes.js';
+import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { listPath } from '../config/load-config.js';
 import { runClean } from '../pipeline/run-clean.js';
@@ -43,11 +44,17 @@ ${exitCodeHelp}`;
     const loaded = await this.loadUserConfig(flags.config);
     const { config, filepath } = loaded;
     const images = argv as string[];
+    if (images.length > 0 && flags.file) {
+      throw new InputError('give the images either as arguments or with --file, not both; nothing was touched');
+    }
     const file = listPath(flags.file, loaded);
     const abort = new AbortController();
     const interrupt = () => {
-      if (abort.signal.aborted) process.exit(130);
-      process.stderr.write('\nInterrupted: finishing requests in flight, starting nothing new (Ctrl-C again to quit at once)\n');
+      if (abort.signal.aborted) {
+        process.stderr.write('\nQuit at once: requests in flight and a registry restart may be left unfinished; run rc again\n');
+        process.exit(ExitCode.failed);
+      }
+      process.stderr.write('\nInterrupted: finishing requests in flight, starting nothing new, restarting a registry whose GC began (Ctrl-C again to quit at once)\n');
       abort.abort(new RcError('interrupted', { exitCode: ExitCode.failed }));
     };
     process.on('SIGINT', interrupt);
@@ -60,7 +67,7 @@ ${exitCodeHelp}`;
         signal: abort.signal,
         options: {
           dryRun: flags['dry-run'],
-          concurrency: flags.concurrency ?? config.concurrency ?? 16,
+          concurrency: flags.concurrency ?? config.concurrency,
           gc: flags.gc,
           restart: flags.restart,
           source: images.length > 0 ? { images } : { file },

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
@@ -7,7 +8,7 @@ import { readImageList } from '../list/image-list.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
 import { RegistryClient } from '../registry/client.js';
 import { registryUrl } from '../registry/endpoint.js';
-import { buildCredentials } from '../pipeline/build-targets.js';
+import { configuredCredentials } from '../registry/credentials.js';
 
 interface RegistryListing {
   registry: string;
@@ -42,13 +43,13 @@ ${exitCodeHelp}`;
     const { config, filepath } = loaded;
     const configured = Object.keys(config.registries);
     const hosts = flags.registry ?? (configured.length > 0 ? configured : await hostsFromList(listPath(flags.file, loaded), !flags.file && !config.file));
-    const concurrency = flags.concurrency ?? config.concurrency ?? 16;
+    const concurrency = flags.concurrency ?? config.concurrency;
     const result: LsResult = { registries: [] };
     let failed = false;
     for (const host of hosts) {
       const settings = config.registries[host];
       const client = new RegistryClient(
-        { host, url: registryUrl(host, settings ?? {}), credentials: await buildCredentials(host, settings, filepath ? displayPath(filepath) : 'config') },
+        { host, url: registryUrl(host, settings ?? {}), credentials: await configuredCredentials(host, settings, filepath ? displayPath(filepath) : 'config') },
         { connections: concurrency },
       );
       const listing: RegistryListing = { registry: host, url: client.baseUrl.origin, repositories: [] };
@@ -84,13 +85,9 @@ function formatRepository(repository: RepositoryListing): string {
 }
 
 async function hostsFromList(file: string, isDefault: boolean): Promise<string[]> {
-  try {
-    const list = await readImageList(file);
-    return [...new Set(list.entries.map((e) => e.ref.registry))];
-  } catch (error) {
-    if (error instanceof InputError && isDefault && error.problems.some((p) => /not found/.test(p.message))) {
-      throw new InputError('no registries to list', [], 'pass --registry HOST, configure registries, or keep a registry-images-clean.txt here');
-    }
-    throw error;
+  if (isDefault && !existsSync(file)) {
+    throw new InputError('no registries to list', [], `pass --registry HOST, configure registries, or keep a ${file} here`);
   }
+  const list = await readImageList(file);
+  return [...new Set(list.entries.map((e) => e.ref.registry))];
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Requests in flight per registry unless configured: measured in bench/ (see README, Performance). */
+export const defaultConcurrency = 16;
+
 /** A command to run: an argument array, or a string split on spaces (no shell is ever involved). */
 const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 
@@ -36,10 +39,11 @@ export const registrySchema = z.strictObject({
   passwordEnv: z.string().optional(),
   /** A bearer token sent as is. */
   token: z.string().optional(),
-  /** Storage, GC and restart of this registry; override the top-level ones. */
+  /** Storage of this registry (instead of the top-level `storage`). */
   storage: storageSchema.optional(),
-  gc: gcSchema.optional(),
-  restart: restartSchema.optional(),
+  /** GC and restart keys for this registry: the same keys without defaults, so each key given overrides the top-level one. */
+  gc: gcSchema.extend({ enabled: z.boolean().optional(), deleteUntagged: z.boolean().optional() }).optional(),
+  restart: restartSchema.extend({ enabled: z.boolean().optional(), timeoutSeconds: z.number().int().positive().optional() }).optional(),
 });
 
 /** A plugin object, a module specifier, or `[specifier, options]` (for JSON/YAML configs). */
@@ -59,7 +63,7 @@ export const configSchema = z.strictObject({
   gc: gcSchema.prefault({}),
   restart: restartSchema.prefault({}),
   /** Requests in flight at once per registry. */
-  concurrency: z.number().int().min(1).max(256).optional(),
+  concurrency: z.number().int().min(1).max(256).default(defaultConcurrency),
   plugins: z.array(pluginEntry).default([]),
 });
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { plural } from '../util/plural.js';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import { type ImageReference, ReferenceSyntaxError, parseImageReference, quote } from './image-reference.js';
 
@@ -47,7 +48,7 @@ export function parseImageList(text: string, file: string): ImageList {
   const list = collect(items, file, problems);
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (problems.length > 0) {
-    throw new InputError(`${file}: ${count(problems.length, 'invalid line')}; nothing was deleted`, problems, HINT);
+    throw new InputError(`${file}: ${plural(problems.length, 'invalid line')}; nothing was deleted`, problems, HINT);
   }
   return list;
 }
@@ -65,7 +66,7 @@ export function imageListFromArguments(args: string[]): ImageList {
   const list = collect(items, file, problems);
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (problems.length > 0) {
-    throw new InputError(`${count(problems.length, 'invalid image argument')}; nothing was deleted`, problems, HINT);
+    throw new InputError(`${plural(problems.length, 'invalid image argument')}; nothing was deleted`, problems, HINT);
   }
   return list;
 }
@@ -124,6 +125,3 @@ function unreadable(path: string, message: string): InputError {
   return new InputError('cannot read the image list; nothing was deleted', [{ file: path, message }]);
 }
 
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}

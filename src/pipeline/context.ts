@@ -4,7 +4,7 @@ import type { ImageList } from '../list/image-list.js';
 import type { DeletionAction } from '../plan/deletion-action.js';
 import type { ImageOutcome } from '../plan/image-outcome.js';
 import type { RepositorySnapshot } from '../plan/repository-snapshot.js';
-import type { GcRun } from '../storage/storage-backend.js';
+import type { GcResult } from '../runtime/gc-result.js';
 import type { RegistryTarget } from './registry-target.js';
 
 export interface CleanOptions {
@@ -20,24 +20,24 @@ export interface CleanOptions {
 export interface PrunedRepository {
   registry: string;
   repository: string;
-  /** False when the directory stayed because a nested repository lives in it. */
+  /** False when the directory stayed because a nested repository (or a stray file) lives in it. */
   directoryRemoved: boolean;
+  /** What kept the directory: the names of the entries left in it. */
+  keptFor?: string[];
 }
 
 export interface GcReport {
   registry: string;
-  ran: boolean;
-  /** Dry run: it would run. */
-  planned?: boolean;
-  skipped?: string;
-  run?: Omit<GcRun, 'output'>;
+  /** `not-reached` until it starts; `failed` from the moment it starts until it succeeds. */
+  status: 'collected' | 'would-collect' | 'failed' | 'skipped' | 'not-reached';
+  reason?: string;
+  result?: Omit<GcResult, 'output'>;
 }
 
 export interface RestartReport {
   registry: string;
-  ran: boolean;
-  planned?: boolean;
-  skipped?: string;
+  status: 'restarted' | 'would-restart' | 'failed' | 'skipped';
+  reason?: string;
 }
 
 /**

@@ -1,13 +1,16 @@
 import type { GcSettings, RestartSettings } from '../config/schema.js';
 import type { DeletionSupport, RegistryClient } from '../registry/client.js';
+import type { RegistryRuntime } from '../runtime/registry-runtime.js';
 import type { RegistryStorage } from '../storage/registry-storage.js';
 
 /** One registry the run works on, with everything needed to reach and maintain it. */
 export interface RegistryTarget {
   host: string;
   client: RegistryClient;
-  /** Its storage, when configured: needed for prune, GC, restart and storage tag removal. */
+  /** Its storage, when configured: needed for prune and storage tag removal. */
   storage?: RegistryStorage;
+  /** How to run its GC and restart it, when the backend can. */
+  runtime?: RegistryRuntime;
   gc: GcSettings;
   restart: RestartSettings;
   /** Learned in the verify step, before anything changes. */

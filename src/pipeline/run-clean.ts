@@ -3,7 +3,7 @@ import { displayPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { RcError } from '../errors/rc-error.js';
 import { ExitCode } from '../errors/exit-codes.js';
-import { corePlugin } from '../plugins/core-plugin.js';
+import { corePlugin, corePluginName } from '../plugins/core-plugin.js';
 import { loadPlugins } from '../plugins/load-plugins.js';
 import { PluginRegistry } from '../plugins/plugin-registry.js';
 import { buildCleanReport, type CleanReport } from '../report/clean-report.js';
@@ -44,11 +44,11 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
   };
   let error: unknown;
   try {
-    await runPipeline(plugins.steps, ctx, request.renderer);
+    await runPipeline(plugins.steps, ctx, request.renderer, corePluginName);
   } catch (caught) {
     error = caught;
   } finally {
-    await Promise.allSettled([...ctx.registries.values()].flatMap((t) => [t.client.close(), t.storage?.backend.close?.()]));
+    await Promise.allSettled([...ctx.registries.values()].flatMap((t) => [t.client.close(), t.storage?.close()]));
   }
   const report = buildCleanReport(ctx);
   if (error !== undefined) {

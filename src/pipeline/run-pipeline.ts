@@ -6,17 +6,17 @@ import type { ResolvedStep } from '../plugins/plugin-registry.js';
 import type { CleanContext } from './context.js';
 import type { StepIO } from './step.js';
 
-export const corePluginName = 'registry-clean';
-
 /**
- * The one place that knows listr2: turns steps into tasks, in order, stopping at the first
- * step that throws. Renderer output goes to stderr so stdout stays for results and JSON.
+ * The one place that knows listr2: turns steps into tasks and runs them in order. After a
+ * step fails, only steps marked `always` (the restore path) still run; then the first
+ * failure is thrown. Renderer output goes to stderr so stdout stays for results and JSON.
  */
-export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, renderer: RendererChoice): Promise<void> {
+export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, renderer: RendererChoice, corePlugin: string): Promise<void> {
+  let failure: { error: unknown } | undefined;
   const tasks: ListrTask<CleanContext>[] = steps.map(({ step, plugin }) => ({
     title: step.title,
     skip: (context) => {
-      const reason = step.skip?.(context) ?? false;
+      const reason = failure && !step.always ? 'not run: an earlier step failed' : (step.skip?.(context) ?? false);
       if (reason) context.skipped.set(step.id, reason);
       return reason || false;
     },
@@ -42,7 +42,9 @@ export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, rend
       try {
         await step.run(context, io);
       } catch (error) {
-        throw plugin === corePluginName ? error : pluginFailure(plugin, step.id, error);
+        const reported = plugin === corePlugin ? error : pluginFailure(plugin, step.id, error);
+        failure ??= { error: reported };
+        throw reported;
       }
     },
   }));
@@ -51,15 +53,16 @@ export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, rend
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   const listr = new Listr<CleanContext, RendererChoice, 'simple'>(tasks, {
     ctx,
-    exitOnError: true,
+    exitOnError: false,
     concurrent: false,
     registerSignalListeners: false,
     renderer,
     fallbackRenderer: 'simple',
-    rendererOptions: { logger, collapseSkips: false, showSkipMessage: true },
+    rendererOptions: { logger, collapseSkips: false, showSkipMessage: true, collapseErrors: false },
     fallbackRendererOptions: { logger },
   });
   await listr.run();
+  if (failure) throw failure.error;
 }
 
 function pluginFailure(plugin: string, stepId: string, error: unknown): RcError {

@@ -23,6 +23,11 @@ export interface Step {
   /** Unique id, used to place plugin steps (`before: 'delete'`). */
   id: string;
   title: string;
+  /**
+   * Runs even after an earlier step failed: for steps that restore the registry (restart
+   * after a GC that started). Other steps are skipped once one has failed.
+   */
+  always?: boolean;
   skip?(ctx: CleanContext): string | false;
   run(ctx: CleanContext, io: StepIO): Promise<void>;
 }

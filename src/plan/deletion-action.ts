@@ -6,6 +6,8 @@ export interface DeleteManifestAction {
   registry: string;
   repository: string;
   digest: string;
+  /** A multi-arch index: deleted before any manifest, so a failure never leaves it without a child. */
+  isIndex: boolean;
   /** Every tag that goes with it (all of them listed, or the manifest was listed by digest). */
   tags: string[];
   /** The listed images this one request satisfies. */

@@ -11,7 +11,7 @@ export type RemovalMethod =
   /** A unique throwaway manifest pushed to the tag, then deleted by digest: just that tag. */
   | 'throwaway-manifest';
 
-export type ImageStatus = 'pending' | 'absent' | 'deleted' | 'failed' | 'skipped';
+export type ImageStatus = 'pending' | 'absent' | 'deleted' | 'failed';
 
 /** The fate of one listed image, filled in as the pipeline goes. */
 export interface ImageOutcome {
@@ -29,4 +29,10 @@ export interface ImageOutcome {
   removedTags?: string[];
   /** Why it failed, was skipped or is absent. */
   reason?: string;
+}
+
+/** Records a final outcome; `reason` says why it is absent or failed (or a detail of a deletion). */
+export function settle(image: ImageOutcome, status: Exclude<ImageStatus, 'pending'>, reason?: string): void {
+  image.status = status;
+  if (reason !== undefined) image.reason = reason;
 }

@@ -4,10 +4,10 @@ import type { ManifestHead } from '../registry/client.js';
 export interface RepositorySnapshot {
   registry: string;
   name: string;
-  /** The tags `tags/list` answered with; null when the registry does not know the repository. */
-  tagList: string[] | null;
-  /** Every tag with its manifest (filled for repositories with something to delete); null when the repository is unknown. */
-  tags: Map<string, ManifestHead> | null;
+  /** The tag names `tags/list` answered with; null when the registry does not know the repository. */
+  tags: string[] | null;
+  /** Each tag's manifest, resolved for repositories with something to delete (a tag missing here vanished meanwhile). */
+  heads: Map<string, ManifestHead>;
   /** Child manifest digest → the index digests that reference it (multi-arch images). */
   indexChildren: Map<string, string[]>;
 }

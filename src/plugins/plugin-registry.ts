@@ -44,8 +44,15 @@ export class PluginRegistry {
   }
 }
 
+/** The step that reads and validates the list: nothing may run before it, so nothing acts on unvalidated input. */
+const firstStep = 'parse-list';
+
 /** Places each step with `before`/`after` next to its anchor; others keep their order. */
 function orderSteps(steps: ResolvedStep[]): ResolvedStep[] {
+  const early = steps.find(({ step }) => step.before === firstStep);
+  if (early) {
+    throw new InputError(`plugin ${early.plugin}: step "${early.step.id}" cannot run before "${firstStep}": nothing runs before the list is validated`, [], `place it after "${firstStep}"`);
+  }
   const anchored = steps.filter(({ step }) => step.before || step.after);
   const ordered = steps.filter(({ step }) => !step.before && !step.after);
   let remaining = anchored;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { GcSettings, RestartSettings } from '../config/schema.js';
 import type { Step } from '../pipeline/step.js';
+import type { RegistryRuntime } from '../runtime/registry-runtime.js';
 import type { StorageBackend } from '../storage/storage-backend.js';
 
 /** A step contributed by a plugin, placed relative to another step (by default at the end). */
@@ -17,6 +18,13 @@ export interface BackendContext {
   restart: RestartSettings;
 }
 
+/** What a backend gives: access to the registry's storage and, if it can, to its maintenance. */
+export interface Backend {
+  storage: StorageBackend;
+  /** GC and restart; without it, prune still works but GC and restart are skipped. */
+  runtime?: RegistryRuntime;
+}
+
 /** A storage backend type, selected by `storage.backend: '<id>'`. */
 export interface BackendDefinition<Options = unknown> {
   id: string;
@@ -24,7 +32,7 @@ export interface BackendDefinition<Options = unknown> {
   summary: string;
   /** Validates the `storage` keys other than `backend`. */
   options: z.ZodType<Options>;
-  create(options: Options, context: BackendContext): StorageBackend | Promise<StorageBackend>;
+  create(options: Options, context: BackendContext): Backend | Promise<Backend>;
 }
 
 export interface Plugin {

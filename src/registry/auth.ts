@@ -31,6 +31,8 @@ interface CachedToken {
 export class Authenticator {
   private basic: string | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  /** Token fetches in flight per scope: concurrent 401s for one scope share one fetch. */
+  private readonly fetching = new Map<string, Promise<CachedToken>>();
   private scheme: 'basic' | 'bearer' | undefined;
 
   constructor(
@@ -69,7 +71,12 @@ export class Authenticator {
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
     this.scheme = 'bearer';
     const wanted = challenge.params.scope ?? scope;
-    const token = await this.fetchToken(challenge, wanted);
+    let pending = this.fetching.get(wanted);
+    if (!pending) {
+      pending = this.fetchToken(challenge, wanted).finally(() => this.fetching.delete(wanted));
+      this.fetching.set(wanted, pending);
+    }
+    const token = await pending;
     this.tokens.set(scope, token);
     return `Bearer ${token.value}` !== sent;
   }

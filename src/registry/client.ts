@@ -54,7 +54,6 @@ export class RegistryClient {
   private readonly dispatcher: Dispatcher;
   private readonly auth: Authenticator;
   private readonly timeoutMs: number;
-  requestCount = 0;
 
   constructor(endpoint: RegistryEndpoint, options: RegistryClientOptions) {
     this.host = endpoint.host;
@@ -105,10 +104,12 @@ export class RegistryClient {
     const tags: string[] = [];
     let url: URL | undefined = new URL(`/v2/${repository}/tags/list`, this.baseUrl);
     while (url) {
-      const response = await this.sendUrl('GET', url, { scope: pullScope(repository), ok: [200], absent: [404] });
-      if (response.status === 404) return tags.length > 0 ? tags : null;
+      const first = tags.length === 0;
+      // Only the first page may say "no such repository"; later, a 404 means the list is incomplete.
+      const response = await this.sendUrl('GET', url, { scope: pullScope(repository), ok: [200], absent: first ? [404] : [] });
+      if (response.status === 404) return null;
       const page = JSON.parse(response.body.toString('utf8')) as { tags?: string[] | null };
-      tags.push(...(page.tags ?? []));
+      for (const tag of page.tags ?? []) tags.push(tag);
       url = nextPageUrl(response.headers.link, url);
     }
     return tags;
@@ -180,16 +181,28 @@ export class RegistryClient {
    * random tag name (400 DIGEST_INVALID on 2.x, which has no tag delete; 404 on 3.x, which has).
    */
   async deletionSupport(repository: string): Promise<DeletionSupport> {
-    const byDigest = await this.raw('DELETE', new URL(`/v2/${repository}/manifests/${zeroDigest}`, this.baseUrl), {
-      scope: deleteScope(repository),
-    });
-    if (byDigest.status === 405) return { deleteEnabled: false, tagDelete: false };
-    this.expectStatus('DELETE', `/v2/${repository}/manifests/${zeroDigest}`, byDigest, [404, 202]);
-    const probeTag = `rc-probe-${randomUUID()}`;
-    const byTag = await this.raw('DELETE', new URL(`/v2/${repository}/manifests/${probeTag}`, this.baseUrl), {
-      scope: deleteScope(repository),
-    });
-    return { deleteEnabled: true, tagDelete: byTag.status === 404 || byTag.status === 202 };
+    const digestPath = `/v2/${repository}/manifests/${zeroDigest}`;
+    const byDigest = await this.raw('DELETE', new URL(digestPath, this.baseUrl), { scope: deleteScope(repository) });
+    const digestCode = registryErrorCode(byDigest.body.toString('utf8'));
+    if (byDigest.status === 405 && digestCode === 'UNSUPPORTED') return { deleteEnabled: false, tagDelete: false };
+    if (byDigest.status === 405) {
+      throw new RegistryError(`registry ${this.host} refuses DELETE altogether; it may be in read-only maintenance mode, or a proxy blocks DELETE`, {
+        kind: 'unsupported',
+        method: 'DELETE',
+        url: this.safeUrl(digestPath),
+        status: 405,
+        hint: 'make the registry writable (storage.maintenance.readonly.enabled: false) and allow DELETE through any proxy, then run rc again',
+      });
+    }
+    this.expectStatus('DELETE', digestPath, byDigest, [404]);
+    const tagPath = `/v2/${repository}/manifests/rc-probe-${randomUUID()}`;
+    const byTag = await this.raw('DELETE', new URL(tagPath, this.baseUrl), { scope: deleteScope(repository) });
+    const tagCode = registryErrorCode(byTag.body.toString('utf8'));
+    if (byTag.status === 400 && tagCode === 'DIGEST_INVALID') return { deleteEnabled: true, tagDelete: false };
+    // OCI 1.1: a registry without tag delete may also answer 400 or 405.
+    if (byTag.status === 400 || byTag.status === 405) return { deleteEnabled: true, tagDelete: false };
+    this.expectStatus('DELETE', tagPath, byTag, [404]);
+    return { deleteEnabled: true, tagDelete: true };
   }
 
   /**
@@ -204,7 +217,7 @@ export class RegistryClient {
     if (!location || !id) {
       throw new RegistryError('upload started without a Location or Docker-Upload-UUID', { kind: 'protocol', method: 'POST', url: this.safeUrl(path) });
     }
-    return { id, location: new URL(location, this.baseUrl) };
+    return { id, location: this.sameOrigin(new URL(location, this.baseUrl)) };
   }
 
   /** Cancels an upload started with `startUpload`; the registry removes its `_uploads/<id>`. */
@@ -302,7 +315,6 @@ export class RegistryClient {
   private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;
-    this.requestCount++;
     try {
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
@@ -325,6 +337,14 @@ export class RegistryClient {
           : `check that the registry runs and that ${this.baseUrl.origin} is its address (config: registries["${this.host}"].url)`,
       });
     }
+  }
+
+  /**
+   * An upload URL on our own origin: behind a TLS-terminating proxy the registry may answer
+   * with `http://` or an internal host, and credentials must not follow it there.
+   */
+  private sameOrigin(url: URL): URL {
+    return new URL(`${url.pathname}${url.search}`, this.baseUrl);
   }
 
   private safeUrl(path: string): string {

@@ -10,21 +10,23 @@ const methodText: Record<string, string> = {
 /** The human summary of a clean: a line per image, then prune, GC, restart and totals. */
 export function formatCleanReport(report: CleanReport): string {
   const lines: string[] = [];
-  const width = Math.max(...report.images.map((i) => statusText(i, report.dryRun).length), 7);
+  const width = report.images.reduce((widest, image) => Math.max(widest, statusText(image, report.dryRun).length), 'restart'.length);
   for (const image of report.images) {
     lines.push(`${statusText(image, report.dryRun).padEnd(width)}  ${image.image}${details(image, report.dryRun)}`);
   }
   const prune = report.dryRun ? 'would prune' : 'pruned';
   for (const repo of report.pruned) {
-    lines.push(`${prune.padEnd(width)}  ${repo.registry}/${repo.repository}${repo.directoryRemoved ? '' : ' (directory kept: nested repositories live in it)'}`);
+    lines.push(`${prune.padEnd(width)}  ${repo.registry}/${repo.repository}${repo.directoryRemoved ? '' : ` (directory kept: it holds ${repo.keptFor?.join(', ') ?? 'other entries'})`}`);
   }
   for (const gc of report.gc) {
-    if (gc.planned) lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`);
-    else if (gc.ran) lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${gc.run?.emptyRegistry ? 'no repositories, nothing to collect' : `${gc.run?.blobsDeleted ?? 0} blobs freed`}`);
+    if (gc.status === 'would-collect') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`);
+    if (gc.status === 'collected') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${gc.result?.emptyRegistry ? 'no repositories, nothing to collect' : `${gc.result?.blobsDeleted ?? 0} blobs freed`}`);
+    if (gc.status === 'failed') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: failed`);
   }
   for (const restart of report.restart) {
-    if (restart.planned) lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
-    else if (restart.ran) lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted, answering again`);
+    if (restart.status === 'would-restart') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
+    if (restart.status === 'restarted') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted, answering again`);
+    if (restart.status === 'failed') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: failed: ${restart.reason}`);
   }
   for (const [step, reason] of Object.entries(report.skipped)) {
     if (step === 'gc' || step === 'restart' || step === 'prune') lines.push(`${step.padEnd(width)}  skipped: ${reason}`);

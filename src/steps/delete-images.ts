@@ -1,30 +1,39 @@
 import { RunError } from '../errors/run-error.js';
 import type { CleanContext } from '../pipeline/context.js';
-import type { Step } from '../pipeline/step.js';
+import type { RegistryTarget } from '../pipeline/registry-target.js';
+import { resolveRepository } from '../pipeline/resolve-repository.js';
+import type { Step, StepIO } from '../pipeline/step.js';
 import type { DeletionAction, DeleteManifestAction, RemoveTagAction } from '../plan/deletion-action.js';
-import type { ImageOutcome } from '../plan/image-outcome.js';
+import { settle, type ImageOutcome } from '../plan/image-outcome.js';
+import { planRepository, resetPlanning } from '../plan/plan-repository.js';
+import { repositoryKey, type RepositorySnapshot } from '../plan/repository-snapshot.js';
 import { mapLimit } from '../util/map-limit.js';
 
-/** Carries out the plan: one request per digest when all its tags go, otherwise exactly the one tag. */
+/**
+ * Carries out the plan, a repository at a time: one request per digest when all its tags go,
+ * otherwise exactly the one tag. Right before deleting by digest it looks again for tags that
+ * appeared on that digest since the plan was made, and plans again if any did. Multi-arch
+ * indexes go first: their platform images only once the index is gone.
+ */
 export const deleteImagesStep: Step = {
   id: 'delete',
   title: 'Delete images',
   skip: (ctx) => (ctx.options.dryRun ? 'dry run: nothing is deleted' : ctx.plan.length === 0 ? 'nothing to delete' : false),
   async run(ctx, io) {
+    const byRepository = new Map<string, DeletionAction[]>();
+    for (const action of ctx.plan) {
+      const key = repositoryKey(action.registry, action.repository);
+      const group = byRepository.get(key);
+      if (group) group.push(action);
+      else byRepository.set(key, [action]);
+    }
     let done = 0;
+    const total = ctx.plan.length;
+    const progress = () => io.progress(++done, total);
     await mapLimit(
-      ctx.plan,
-      ctx.options.concurrency,
-      async (action) => {
-        try {
-          await carryOut(ctx, action);
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          for (const image of imagesOf(action)) fail(image, reason);
-          io.warn(`${describe(action)} failed: ${reason}`);
-        }
-        io.progress(++done, ctx.plan.length);
-      },
+      [...byRepository.entries()],
+      Math.max(1, Math.ceil(ctx.options.concurrency / 4)),
+      async ([key, actions]) => deleteInRepository(ctx, ctx.repositories.get(key) as RepositorySnapshot, actions, io, progress),
       ctx.signal,
     );
     const deleted = ctx.images.filter((i) => i.status === 'deleted').length;
@@ -33,13 +42,65 @@ export const deleteImagesStep: Step = {
   },
 };
 
-async function carryOut(ctx: CleanContext, action: DeletionAction): Promise<void> {
-  if (action.kind === 'delete-manifest') return deleteManifest(ctx, action);
-  const target = ctx.registries.get(action.registry)!;
+async function deleteInRepository(ctx: CleanContext, snapshot: RepositorySnapshot, planned: DeletionAction[], io: StepIO, progress: () => void) {
+  const target = ctx.registries.get(snapshot.registry) as RegistryTarget;
+  let actions = planned;
+  if (actions.some((a) => a.kind === 'delete-manifest')) {
+    try {
+      actions = await replanIfChanged(ctx, target, snapshot, actions, io);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      for (const image of planned.flatMap(imagesOf)) settle(image, 'failed', reason);
+      io.warn(`${snapshot.registry}/${snapshot.name} left alone: ${reason}`);
+      return;
+    }
+  }
+
+  const failedIndexes = new Set<string>();
+  const run = async (action: DeletionAction) => {
+    try {
+      const parent = action.kind === 'delete-manifest' ? (snapshot.indexChildren.get(action.digest) ?? []).find((i) => failedIndexes.has(i)) : undefined;
+      if (parent) throw new RunError(`left alone: its multi-arch index ${parent} could not be deleted`);
+      await carryOut(target, action);
+    } catch (error) {
+      if (action.kind === 'delete-manifest' && action.isIndex) failedIndexes.add(action.digest);
+      const reason = error instanceof Error ? error.message : String(error);
+      for (const image of imagesOf(action)) settle(image, 'failed', reason);
+      io.warn(`${describe(action)} failed: ${reason}`);
+    }
+    progress();
+  };
+  const indexesFirst = actions.filter((a) => a.kind === 'delete-manifest' && a.isIndex);
+  await mapLimit(indexesFirst, ctx.options.concurrency, run, ctx.signal);
+  await mapLimit(actions.filter((a) => !indexesFirst.includes(a)), ctx.options.concurrency, run, ctx.signal);
+}
+
+/**
+ * Looks at the repository's tags again just before deleting by digest (a DELETE by digest
+ * untags *every* tag on it, including one pushed a second ago). If anything changed, plans the
+ * repository again on the fresh state, so a new sibling tag turns the DELETE into a tag removal.
+ */
+async function replanIfChanged(ctx: CleanContext, target: RegistryTarget, snapshot: RepositorySnapshot, actions: DeletionAction[], io: StepIO) {
+  const before = new Map(snapshot.heads);
+  snapshot.tags = await target.client.tags(snapshot.name);
+  await resolveRepository(target, snapshot, { concurrency: ctx.options.concurrency, signal: ctx.signal, known: before });
+  const same = snapshot.heads.size === before.size && [...snapshot.heads].every(([tag, head]) => before.get(tag)?.digest === head.digest);
+  if (same) return actions;
+  io.warn(`${snapshot.registry}/${snapshot.name} changed since it was read; planned again`);
+  const images = ctx.images.filter((i) => i.ref.registry === snapshot.registry && i.ref.repository === snapshot.name);
+  resetPlanning(images);
+  const plan = planRepository(snapshot, images, { tagDelete: target.support?.tagDelete ?? false, storage: target.storage !== undefined });
+  for (const warning of plan.warnings) io.warn(warning);
+  ctx.plan = [...ctx.plan.filter((a) => !actions.includes(a)), ...plan.actions];
+  return plan.actions;
+}
+
+async function carryOut(target: RegistryTarget, action: DeletionAction): Promise<void> {
+  if (action.kind === 'delete-manifest') return deleteManifest(target, action);
   const client = target.client;
   // The tag must still be where we saw it: if it moved since, removing it would delete a different image.
   const current = await client.headManifest(action.repository, action.tag);
-  if (current === null) return done(action.image, 'absent', 'tag disappeared before it was deleted');
+  if (current === null) return settle(action.image, 'absent', 'tag disappeared before it was deleted');
   if (current.digest !== action.digest) {
     throw new RunError(`tag ${action.tag} moved from ${action.digest} to ${current.digest} during the run; left alone`);
   }
@@ -59,14 +120,19 @@ async function carryOut(ctx: CleanContext, action: DeletionAction): Promise<void
   if ((await client.headManifest(action.repository, action.tag)) !== null) {
     throw new RunError(`tag ${action.tag} still resolves after removal (${action.method})`);
   }
-  done(action.image, 'deleted');
+  // The point of removing one tag alone: its siblings must still be there.
+  const sibling = action.keptTags[0];
+  if (sibling !== undefined && (await client.headManifest(action.repository, sibling))?.digest !== action.digest) {
+    throw new RunError(`tag ${sibling}, which shares ${action.digest}, no longer resolves to it after ${action.tag} was removed`);
+  }
+  settle(action.image, 'deleted');
 }
 
-async function deleteManifest(ctx: CleanContext, action: DeleteManifestAction): Promise<void> {
-  const result = await ctx.registries.get(action.registry)!.client.deleteManifest(action.repository, action.digest);
+async function deleteManifest(target: RegistryTarget, action: DeleteManifestAction): Promise<void> {
+  const result = await target.client.deleteManifest(action.repository, action.digest);
   for (const image of action.images) {
-    if (result === 'deleted') done(image, 'deleted');
-    else done(image, 'absent', `manifest ${action.digest} was already gone`);
+    if (result === 'deleted') settle(image, 'deleted');
+    else settle(image, 'absent', `manifest ${action.digest} was already gone`);
   }
 }
 
@@ -77,19 +143,5 @@ function imagesOf(action: DeletionAction): ImageOutcome[] {
 function describe(action: DeletionAction): string {
   return action.kind === 'delete-manifest'
     ? `deleting ${action.registry}/${action.repository}@${action.digest}`
-    : describeTag(action);
-}
-
-function describeTag(action: RemoveTagAction): string {
-  return `removing tag ${action.registry}/${action.repository}:${action.tag}`;
-}
-
-function done(image: ImageOutcome, status: 'deleted' | 'absent', reason?: string): void {
-  image.status = status;
-  if (reason) image.reason = reason;
-}
-
-function fail(image: ImageOutcome, reason: string): void {
-  image.status = 'failed';
-  image.reason = reason;
+    : `removing tag ${action.registry}/${action.repository}:${action.tag}`;
 }

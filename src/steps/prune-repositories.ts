@@ -51,13 +51,20 @@ async function pruneOne(ctx: CleanContext, registry: string, repository: string,
   const storage = target.storage!;
   const contents = await storage.contents(repository);
   if (!contents.exists) return;
+  if (!contents.hasManifests) {
+    // Without `_manifests` it is either only a parent of nested repositories, or a first push
+    // between its blobs and its manifest: not ours to remove either way.
+    if (contents.nested.length === 0) io.info(`${registry}/${repository} has no _manifests (a first push may be landing); not pruned`);
+    return;
+  }
+  const left = [...contents.nested, ...contents.other];
   if (ctx.options.dryRun) {
-    ctx.pruned.push({ registry, repository, directoryRemoved: contents.nested.length === 0 && contents.other.length === 0 });
+    ctx.pruned.push({ registry, repository, directoryRemoved: left.length === 0, ...(left.length > 0 && { keptFor: left }) });
     return;
   }
   const tags = await target.client.tags(repository);
   if ((tags?.length ?? 0) > 0 || contents.tags.length > 0) {
-    io.warn(`${registry}/${repository} was not pruned: it has tags again (${[...(tags ?? []), ...contents.tags].join(', ')})`);
+    io.warn(`${registry}/${repository} was not pruned: it has tags again (${[...new Set([...(tags ?? []), ...contents.tags])].join(', ')})`);
     return;
   }
   const landing = contents.uploads.filter((u) => u.startedAt && Date.now() - u.startedAt.getTime() < uploadInFlightMs);
@@ -66,6 +73,6 @@ async function pruneOne(ctx: CleanContext, registry: string, repository: string,
     return;
   }
   const { directoryRemoved } = await storage.pruneRepository(repository);
-  io.info(`pruned ${registry}/${repository}${directoryRemoved ? '' : ` (directory kept: it holds ${[...contents.nested, ...contents.other].join(', ')})`}`);
-  ctx.pruned.push({ registry, repository, directoryRemoved });
+  io.info(`pruned ${registry}/${repository}${directoryRemoved ? '' : ` (directory kept: it holds ${left.join(', ')})`}`);
+  ctx.pruned.push({ registry, repository, directoryRemoved, ...(!directoryRemoved && { keptFor: left }) });
 }

@@ -1,14 +1,19 @@
 import { RunError } from '../errors/run-error.js';
+import { walkRegistry } from '../listing/walk-registry.js';
 import type { CleanContext } from '../pipeline/context.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
+import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
 import type { Step } from '../pipeline/step.js';
+import { settle } from '../plan/image-outcome.js';
 import { repositoryKey } from '../plan/repository-snapshot.js';
+import { isIndexMediaType } from '../registry/media-types.js';
 import { mapLimit } from '../util/map-limit.js';
 
 /**
- * Finds which listed images exist (one tags/list per repository, never per image) and makes
- * sure each registry allows deletion — with requests that change nothing — before any change.
+ * Finds which listed images exist (one tags/list per repository, never per image), then —
+ * before any change — makes sure each registry allows deletion, that its configured storage
+ * really is its own, and that the configured GC cannot destroy multi-arch images.
  */
 export const verifyImagesStep: Step = {
   id: 'verify',
@@ -26,41 +31,30 @@ export const verifyImagesStep: Step = {
         const tags = await client.tags(repository);
         const tagSet = new Set(tags ?? []);
         for (const image of images) {
-          if (tags === null) {
-            absent(image, `repository ${repository} does not exist`);
-          } else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) {
-            absent(image, `tag ${image.ref.tag} does not exist`);
-          } else if (image.ref.digest !== undefined && (await client.headManifest(repository, image.ref.digest)) === null) {
-            absent(image, `manifest ${image.ref.digest} does not exist`);
+          if (tags === null) settle(image, 'absent', `repository ${repository} does not exist`);
+          else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
+          else if (image.ref.digest !== undefined && (await client.headManifest(repository, image.ref.digest)) === null) {
+            settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
           }
         }
-        ctx.repositories.set(repositoryKey(registry, repository), {
-          registry,
-          name: repository,
-          tagList: tags,
-          tags: tags === null ? null : new Map(),
-          indexChildren: new Map(),
-        });
+        ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
         io.progress(++done, repositories.length);
       },
       ctx.signal,
     );
-    await checkDeletionAllowed(ctx);
+    for (const target of ctx.registries.values()) {
+      const probe = ctx.images.find((i) => i.ref.registry === target.host && i.status === 'pending')?.ref.repository;
+      if (!probe) continue;
+      target.support = await target.client.deletionSupport(probe);
+      if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
+      // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
+      if (!ctx.options.dryRun) await confirmStorage(target, probe);
+      await refuseUntaggedSweepOfIndexes(ctx, target);
+    }
     const present = ctx.images.filter((i) => i.status === 'pending').length;
     io.title(`Check which images exist: ${present} present, ${ctx.images.length - present} absent`);
   },
 };
-
-async function checkDeletionAllowed(ctx: CleanContext): Promise<void> {
-  for (const target of ctx.registries.values()) {
-    const probeRepository = ctx.images.find((i) => i.ref.registry === target.host && i.status === 'pending')?.ref.repository;
-    if (!probeRepository) continue;
-    target.support = await target.client.deletionSupport(probeRepository);
-    if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
-    // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
-    if (!ctx.options.dryRun) await confirmStorage(target, probeRepository);
-  }
-}
 
 function deletionDisabled(host: string): RunError {
   return new RunError(`registry ${host} has deletion disabled (405 UNSUPPORTED); nothing was changed`, {
@@ -70,7 +64,21 @@ function deletionDisabled(host: string): RunError {
   });
 }
 
-function absent(image: CleanContext['images'][number], reason: string): void {
-  image.status = 'absent';
-  image.reason = reason;
+/**
+ * `garbage-collect --delete-untagged` on distribution 2.x sweeps the platform images of every
+ * multi-arch index, because they carry no tags of their own (fixed only in 3.0). A registry
+ * without tag delete is taken for 2.x; it is refused while any tagged index exists.
+ */
+async function refuseUntaggedSweepOfIndexes(ctx: CleanContext, target: RegistryTarget): Promise<void> {
+  const wouldSweep = ctx.options.gc && target.gc.enabled && target.gc.deleteUntagged && target.runtime !== undefined;
+  if (!wouldSweep || target.support?.tagDelete) return;
+  for await (const repository of walkRegistry(target.client, { digests: true, concurrency: ctx.options.concurrency, signal: ctx.signal })) {
+    const index = repository.tags.find((t) => isIndexMediaType(t.mediaType));
+    if (index) {
+      throw new RunError(
+        `gc.deleteUntagged is refused on ${target.host}: it is a distribution 2.x registry and ${repository.name}:${index.tag} is a multi-arch index, whose platform images 2.x garbage collection would delete (fixed only in distribution 3.0); nothing was changed`,
+        { hint: 'set gc.deleteUntagged to false (the default), or upgrade the registry to 3.x' },
+      );
+    }
+  }
 }

@@ -12,6 +12,8 @@ const safeSegment = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 export interface RepositoryContents {
   exists: boolean;
+  /** Has `_manifests`: something was pushed to it completely at least once (a first push in flight has only `_layers`). */
+  hasManifests: boolean;
   /** Tag directories under `_manifests/tags/`. */
   tags: string[];
   /** Uploads (`_uploads/<id>`) with when they started, if the registry recorded it. */
@@ -29,13 +31,16 @@ export interface RepositoryContents {
  */
 export class RegistryStorage {
   constructor(
-    readonly backend: StorageBackend,
+    private readonly backend: StorageBackend,
     private readonly concurrency = 16,
   ) {}
 
-  /** True when the storage root holds a registry at all (`docker/registry/v2` exists). */
-  async hasRegistryData(): Promise<boolean> {
-    return (await this.backend.list(v2)) !== null;
+  get description(): string {
+    return this.backend.description;
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close?.();
   }
 
   /** Tag → digest for every tag of a repository, read from `_manifests/tags/<tag>/current/link`; null if the repository is not in storage. */
@@ -44,9 +49,7 @@ export class RegistryStorage {
     const entries = await this.backend.list(tagsDir);
     if (entries === null) return (await this.backend.list(repoPath(repository))) === null ? null : new Map();
     const tags = entries.filter((e) => e.directory).map((e) => e.name);
-    const links = await mapLimit(tags, this.concurrency, (tag) =>
-      this.backend.readText(join(tagsDir, checkSegment(tag), 'current', 'link')),
-    );
+    const links = await this.readMany(tags.map((tag) => join(tagsDir, checkSegment(tag), 'current', 'link')));
     const result = new Map<string, string>();
     tags.forEach((tag, i) => {
       const digest = links[i]?.trim();
@@ -71,9 +74,7 @@ export class RegistryStorage {
    */
   async removeUpload(repository: string, id: string, removeEmptyUploadsDirectory: boolean): Promise<void> {
     await this.backend.remove(repoPath(repository, '_uploads', id));
-    if (removeEmptyUploadsDirectory && (await this.backend.list(repoPath(repository, '_uploads')))?.length === 0) {
-      await this.backend.remove(repoPath(repository, '_uploads'));
-    }
+    if (removeEmptyUploadsDirectory) await this.backend.removeEmptyDirectory(repoPath(repository, '_uploads'));
   }
 
   /** Removes one tag the way distribution 3.x does: its `_manifests/tags/<tag>/` directory. The image and its other tags stay. */
@@ -83,18 +84,17 @@ export class RegistryStorage {
 
   async contents(repository: string): Promise<RepositoryContents> {
     const entries = await this.backend.list(repoPath(repository));
-    if (entries === null) return { exists: false, tags: [], uploads: [], nested: [], other: [] };
+    if (entries === null) return { exists: false, hasManifests: false, tags: [], uploads: [], nested: [], other: [] };
     const [tags, uploads] = await Promise.all([
       this.backend.list(repoPath(repository, '_manifests', 'tags')),
       this.backend.list(repoPath(repository, '_uploads')),
     ]);
     const parts = new Set<string>(repositoryParts);
     const uploadIds = (uploads ?? []).filter((e) => e.directory).map((e) => e.name);
-    const started = await mapLimit(uploadIds, this.concurrency, (id) =>
-      this.backend.readText(repoPath(repository, '_uploads', checkSegment(id), 'startedat')),
-    );
+    const started = await this.readMany(uploadIds.map((id) => repoPath(repository, '_uploads', checkSegment(id), 'startedat')));
     return {
       exists: true,
+      hasManifests: entries.some((e) => e.directory && e.name === '_manifests'),
       tags: (tags ?? []).filter((e) => e.directory).map((e) => e.name),
       uploads: uploadIds.map((id, i) => ({ id, startedAt: parseTime(started[i]) })),
       nested: entries.filter((e) => e.directory && !parts.has(e.name)).map((e) => e.name),
@@ -104,18 +104,27 @@ export class RegistryStorage {
 
   /**
    * Removes an emptied repository so it leaves `_catalog`: its `_manifests`, `_layers` and
-   * `_uploads`, then its directory only if nothing else is left in it — a nested repository
-   * (`team/app` inside `team`) keeps the directory. Returns whether the directory went too.
-   * The caller has checked that the repository has no tags and no uploads.
+   * `_uploads`, then its directory — and parents left empty — only if nothing else is in them,
+   * atomically: a nested repository (`team/app` inside `team`) or a push landing meanwhile
+   * keeps the directory. The caller has checked that it has no tags and no upload in flight.
    */
   async pruneRepository(repository: string): Promise<{ directoryRemoved: boolean }> {
     for (const part of repositoryParts) await this.backend.remove(repoPath(repository, part));
-    const left = await this.backend.list(repoPath(repository));
-    if (left !== null && left.length === 0) {
-      await this.backend.remove(repoPath(repository));
-      return { directoryRemoved: true };
+    const directoryRemoved = await this.backend.removeEmptyDirectory(repoPath(repository));
+    if (directoryRemoved) {
+      const segments = repository.split('/');
+      for (let depth = segments.length - 1; depth > 0; depth--) {
+        if (!(await this.backend.removeEmptyDirectory(repoPath(segments.slice(0, depth).join('/'))))) break;
+      }
     }
-    return { directoryRemoved: false };
+    return { directoryRemoved };
+  }
+
+  /** Reads several small files, in one batch where the backend can. */
+  private async readMany(paths: string[]): Promise<Array<string | null>> {
+    if (paths.length === 0) return [];
+    if (this.backend.readTexts) return this.backend.readTexts(paths);
+    return mapLimit(paths, this.concurrency, (path) => this.backend.readText(path));
   }
 }
 

@@ -11,14 +11,15 @@ export interface StorageBackend {
   list(path: string): Promise<StorageEntry[] | null>;
   /** A small file's text (link files), or null when it does not exist. */
   readText(path: string): Promise<string | null>;
-  /** Removes a file or directory tree. Must refuse any path outside the storage root. */
+  /** Several small files in one go, where the backend can batch (one `exec` instead of hundreds). */
+  readTexts?(paths: string[]): Promise<Array<string | null>>;
+  /** Removes a file or directory tree; nothing when it is absent. Must refuse any path outside the storage root. */
   remove(path: string): Promise<void>;
-  /** Runs the registry's garbage collection. */
-  garbageCollect(options: GcOptions, io: CommandIO): Promise<GcRun>;
-  /** Restarts the registry; undefined when this backend has no way to (no restart command). */
-  restart?: (io: CommandIO) => Promise<void>;
-  /** Why restart is unavailable, for the warning shown instead. */
-  readonly restartUnavailable?: string;
+  /**
+   * Removes a directory only if it is empty, atomically (`rmdir`): a push that lands between a
+   * check and a recursive remove must never be destroyed. False when it is not empty or absent.
+   */
+  removeEmptyDirectory(path: string): Promise<boolean>;
   /** Releases what the backend holds (connections, processes). */
   close?(): Promise<void>;
 }
@@ -26,28 +27,4 @@ export interface StorageBackend {
 export interface StorageEntry {
   name: string;
   directory: boolean;
-}
-
-export interface GcOptions {
-  deleteUntagged: boolean;
-  dryRun: boolean;
-}
-
-export interface GcRun {
-  /** The command's exit code was 0, or it failed only because there is nothing to collect. */
-  ok: boolean;
-  /** True when GC failed because the registry has no repositories at all (not an error). */
-  emptyRegistry: boolean;
-  /** Blobs GC marked for deletion (from its output). */
-  blobsDeleted: number;
-  /** Manifests GC deleted (with deleteUntagged). */
-  manifestsDeleted: number;
-  output: string;
-  command: string[];
-}
-
-/** Where a backend's long-running commands report lines, and how they are cancelled. */
-export interface CommandIO {
-  onLine?: (line: string) => void;
-  signal?: AbortSignal;
 }

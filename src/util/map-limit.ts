@@ -1,6 +1,7 @@
 /**
  * Runs `work` over `items` with at most `limit` in flight, results in input order.
- * Stops starting new items once `signal` aborts; items already started finish.
+ * Once `signal` aborts or an item fails, no new item starts; the call still waits for every
+ * item already started before it rejects, so nothing is left half-done behind the caller's back.
  */
 export async function mapLimit<T, R>(
   items: readonly T[],
@@ -10,13 +11,19 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
+    while (next < items.length && !failure && !signal?.aborted) {
       const index = next++;
-      results[index] = await work(items[index] as T, index);
+      try {
+        results[index] = await work(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, worker));
+  if (failure) throw failure.error;
+  signal?.throwIfAborted();
   return results;
 }

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readGcResult } from '../../src/runtime/gc-result.js';
 import { filesystemBackend } from '../../src/storage/backends/filesystem.js';
 import { makeImage, pushBlob, pushImage } from '../../testkit/images.js';
 import { catalog, pullImage } from '../../testkit/pull.js';
@@ -45,8 +46,8 @@ describe('garbage collection and restart', () => {
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.pruned).toEqual([{ registry: registry.host, repository: 'only', directoryRemoved: true }]);
-    expect(report.gc[0]).toMatchObject({ ran: true, run: { ok: true } });
-    expect(report.restart[0]).toMatchObject({ ran: true });
+    expect(report.gc[0]).toMatchObject({ status: 'collected', result: { ok: true } });
+    expect(report.restart[0]).toMatchObject({ status: 'restarted' });
     expect(await catalog(registry.url)).toEqual([]);
     for (const blob of image.blobs) expect(blobStored(registry.storageRoot, blob.digest)).toBe(false);
   });
@@ -94,7 +95,7 @@ describe('garbage collection and restart', () => {
       { root: registry.storageRoot },
       { host: registry.host, gc: { enabled: true, deleteUntagged: false, command: ['docker-registry', 'garbage-collect', registry.configPath] }, restart: { enabled: true, timeoutSeconds: 5 } },
     );
-    const run = await backend.garbageCollect({ deleteUntagged: false, dryRun: false }, {});
-    expect(run).toMatchObject({ ok: true, emptyRegistry: true, blobsDeleted: 0 });
+    const result = readGcResult(await backend.runtime!.garbageCollect([], {}));
+    expect(result).toMatchObject({ ok: true, emptyRegistry: true, blobsDeleted: 0 });
   });
 });

@@ -12,8 +12,8 @@ function snapshot(tags: Record<string, number>, children: Record<number, number[
   return {
     registry: 'r.example:5000',
     name: 'app',
-    tagList: Object.keys(tags),
-    tags: new Map(Object.entries(tags).map(([tag, n]) => [tag, { digest: d(n), mediaType: indexes.includes(n) ? index : manifest, size: 1 }])),
+    tags: Object.keys(tags),
+    heads: new Map(Object.entries(tags).map(([tag, n]) => [tag, { digest: d(n), mediaType: indexes.includes(n) ? index : manifest, size: 1 }])),
     indexChildren: new Map(
       Object.entries(children).flatMap(([parent, kids]) => kids.map((kid) => [d(kid), [d(Number(parent))]] as [string, string[]])),
     ),
@@ -93,7 +93,7 @@ describe('planning deletions', () => {
     planRepository(snapshot({ a: 1 }), images, storage);
     expect(images[0]).toMatchObject({ status: 'absent', reason: 'tag gone does not exist' });
     const unknown = listed(':a');
-    planRepository({ ...snapshot({}), tagList: null, tags: null }, unknown, storage);
+    planRepository({ ...snapshot({}), tags: null }, unknown, storage);
     expect(unknown[0]).toMatchObject({ status: 'absent' });
   });
 

@@ -1,12 +1,13 @@
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { RunError } from '../../errors/run-error.js';
-import { runCommand, toArgv } from '../../process/run-command.js';
+import { toArgv } from '../../process/run-command.js';
 import { defineBackend } from '../../plugins/define.js';
-import { interpretGcOutput } from '../gc-output.js';
+import { localCommandsRuntime } from '../../runtime/local-commands.js';
 import type { StorageBackend, StorageEntry } from '../storage-backend.js';
 
+/** The official `registry:2` image's binary and config path; 3.x keeps its config in /etc/distribution/config.yml. */
 export const defaultGcCommand = 'registry garbage-collect /etc/docker/registry/config.yml';
 
 const options = z.strictObject({
@@ -17,77 +18,63 @@ const options = z.strictObject({
 /** Storage in a directory on this machine; GC and restart run configured local commands. */
 export const filesystemBackend = defineBackend({
   id: 'filesystem',
-  summary: 'the registry storage root is a directory on this machine',
+  summary: 'the registry storage root is a directory on this machine; GC and restart run local commands',
   options,
   create(settings, context) {
-    const root = path.resolve(settings.root);
-    const gcArgv = toArgv(context.gc.command ?? defaultGcCommand);
-    const restartArgv = context.restart.command ? toArgv(context.restart.command) : undefined;
-
-    /** Absolute path inside the root; anything that would resolve outside it is refused. */
-    const inside = (relative: string): string => {
-      const absolute = path.resolve(root, relative);
-      if (absolute === root || !absolute.startsWith(root + path.sep)) {
-        throw new RunError(`refusing to touch ${absolute}: it is not inside the storage root ${root}`);
-      }
-      return absolute;
-    };
-
-    const backend: StorageBackend = {
-      description: `filesystem ${root}`,
-      async list(relative) {
-        try {
-          const entries = await readdir(inside(relative), { withFileTypes: true });
-          return entries.map((e): StorageEntry => ({ name: e.name, directory: e.isDirectory() }));
-        } catch (error) {
-          if (isMissing(error)) return null;
-          throw storageError('list', relative, error);
-        }
-      },
-      async readText(relative) {
-        try {
-          return await readFile(inside(relative), 'utf8');
-        } catch (error) {
-          if (isMissing(error)) return null;
-          throw storageError('read', relative, error);
-        }
-      },
-      async remove(relative) {
-        const target = inside(relative);
-        try {
-          await lstat(target);
-        } catch (error) {
-          if (isMissing(error)) return;
-        }
-        try {
-          await rm(target, { recursive: true, force: true });
-        } catch (error) {
-          throw storageError('remove', relative, error);
-        }
-      },
-      async garbageCollect(gc, io) {
-        const argv = [...gcArgv];
-        if (gc.deleteUntagged) argv.push('--delete-untagged');
-        if (gc.dryRun) argv.push('--dry-run');
-        const result = await runCommand(argv, { onLine: io.onLine, signal: io.signal });
-        return interpretGcOutput(argv, result.exitCode, result.output);
-      },
-      restartUnavailable: restartArgv ? undefined : 'no restart.command is configured',
-      restart: restartArgv
-        ? async (io) => {
-            const result = await runCommand(restartArgv, { onLine: io.onLine, signal: io.signal });
-            if (result.exitCode !== 0) {
-              throw new RunError(`restart command ${restartArgv.join(' ')} exited with ${result.exitCode}`, {
-                hint: `its output:\n${result.output.split('\n').slice(-10).join('\n')}`,
-              });
-            }
-          }
-        : undefined,
-    };
-
-    return backend;
+    const storage = filesystemStorage(path.resolve(settings.root));
+    const restart = context.restart.command ? toArgv(context.restart.command) : undefined;
+    const runtime = localCommandsRuntime(toArgv(context.gc.command ?? defaultGcCommand), restart, context.restart.timeoutSeconds * 1000);
+    return { storage, runtime };
   },
 });
+
+export function filesystemStorage(root: string): StorageBackend {
+  /** Absolute path inside the root; anything that would resolve outside it, or the root itself, is refused. */
+  const inside = (relative: string): string => {
+    const absolute = path.resolve(root, relative);
+    if (absolute === root || !absolute.startsWith(root + path.sep)) {
+      throw new RunError(`refusing to touch ${absolute}: it is not inside the storage root ${root}`);
+    }
+    return absolute;
+  };
+  return {
+    description: `filesystem ${root}`,
+    async list(relative) {
+      try {
+        const entries = await readdir(inside(relative), { withFileTypes: true });
+        return entries.map((e): StorageEntry => ({ name: e.name, directory: e.isDirectory() }));
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw storageError('list', relative, error);
+      }
+    },
+    async readText(relative) {
+      try {
+        return await readFile(inside(relative), 'utf8');
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw storageError('read', relative, error);
+      }
+    },
+    async remove(relative) {
+      try {
+        await rm(inside(relative), { recursive: true, force: true });
+      } catch (error) {
+        throw storageError('remove', relative, error);
+      }
+    },
+    async removeEmptyDirectory(relative) {
+      try {
+        await rmdir(inside(relative));
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (isMissing(error) || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+        throw storageError('remove', relative, error);
+      }
+    },
+  };
+}
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;

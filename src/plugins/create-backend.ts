@@ -1,0 +1,37 @@
+import { keyIssues } from '../config/issue-message.js';
+import { configProblem } from '../config/locate-key.js';
+import type { StorageSettings } from '../config/schema.js';
+import { InputError } from '../errors/input-error.js';
+import type { PluginRegistry } from './plugin-registry.js';
+import type { Backend, BackendContext } from './types.js';
+
+/**
+ * Creates the backend a `storage` block names, after validating the block with the backend's
+ * own schema; every problem is a config error naming the file, line and key.
+ */
+export async function createBackend(
+  storage: StorageSettings,
+  plugins: PluginRegistry,
+  context: BackendContext,
+  where: { file: string; keyPath: string[] },
+): Promise<Backend> {
+  const name = where.keyPath.join('.');
+  const definition = plugins.backend(storage.backend);
+  if (!definition) {
+    const known = plugins.backendList().map((b) => b.id).join(', ');
+    throw new InputError('unknown storage backend; nothing was touched', [
+      await configProblem(where.file, [...where.keyPath, 'backend'], `${name}.backend: unknown backend "${storage.backend}" (known: ${known})`),
+    ]);
+  }
+  const { backend: _id, ...rest } = storage;
+  const parsed = definition.options.safeParse(rest);
+  if (!parsed.success) {
+    const problems = await Promise.all(
+      parsed.error.issues.flatMap(keyIssues).map(({ path: keys, message }) =>
+        configProblem(where.file, [...where.keyPath, ...keys], `${[name, ...keys].join('.')}: ${message}`),
+      ),
+    );
+    throw new InputError(`invalid options for storage backend "${storage.backend}"; nothing was touched`, problems);
+  }
+  return definition.create(parsed.data, context);
+}
