@@ -24,6 +24,36 @@ for package in docker-registry skopeo; do
   fi
 done
 
+# --- Docker ------------------------------------------------------------------------------------
+# docker.io: dockerd (20.10), which testkit/docker starts on demand with its own socket, no
+# bridge and no iptables. busybox-static: the shell and tools inside the registry image that
+# testkit/docker assembles with `docker import` (no image can be pulled); any busybox on PATH
+# does, the kit copies its libraries too. The docker CLI alone (/usr/local/bin/docker) is not
+# enough, so the check is for dockerd, which lives in /usr/sbin: not on a non-root PATH.
+PATH="$PATH:/usr/sbin:/sbin"
+command_of[docker.io]=dockerd
+command_of[busybox-static]=busybox
+docker_missing=()
+for package in docker.io busybox-static; do
+  if command -v "${command_of[$package]}" >/dev/null 2>&1; then
+    echo "install-deps: ${package} is installed ($(command -v "${command_of[$package]}"))"
+  else
+    docker_missing+=("$package")
+  fi
+done
+if ((${#docker_missing[@]})); then
+  missing+=("${docker_missing[@]}")
+  # docker.io's postinst starts the distribution's dockerd (bridge, iptables) through
+  # invoke-rc.d unless policy-rc.d forbids it. Without systemd nothing wants that daemon: forbid
+  # it for this install, as Docker's Debian images do, and leave an existing policy alone.
+  if ((EUID == 0)) && [[ ! -d /run/systemd/system && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+fi
+# --- end of Docker -------------------------------------------------------------------------------
+
 if ((${#missing[@]} == 0)); then
   exit 0
 fi
