@@ -16,8 +16,16 @@ export const gcSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** The garbage-collect command; the backend supplies a default. */
   command: command.optional(),
-  /** Pass `--delete-untagged`. Dangerous on 2.8 with multi-arch images: off unless asked for. */
+  /** Pass `--delete-untagged`. Dangerous on 2.8 with multi-arch images: off unless asked for (refused on 2.x while an index exists). */
   deleteUntagged: z.boolean().default(false),
+  /**
+   * How GC is kept from racing pushes: `readonly` (restart read-only, GC, restart writable),
+   * `stopped` (stop, GC, start) or `online` (GC in the serving registry; pushes meanwhile can
+   * be lost). `auto`: the safest the backend can do — readonly, else stopped, else online.
+   */
+  mode: z.enum(['auto', 'online', 'readonly', 'stopped']).default('auto'),
+  /** Run GC with `--dry-run`: report what it would delete, delete nothing (no restart needed). */
+  dryRun: z.boolean().default(false),
 });
 
 export const restartSchema = z.strictObject({
@@ -25,8 +33,13 @@ export const restartSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** The restart command, e.g. `systemctl restart docker-registry`; the backend may supply one. */
   command: command.optional(),
-  /** How long to wait for `/v2/` to answer again after the restart. */
+  /** How long to wait for `/v2/` to answer again after the restart (and how long its commands may take). */
   timeoutSeconds: z.number().int().positive().default(120),
+  /** Filesystem backend: restarts the registry read-only (`storage.maintenance.readonly`), for gc.mode readonly. */
+  readOnlyCommand: command.optional(),
+  /** Filesystem backend: stop and start the registry, for gc.mode stopped. */
+  stopCommand: command.optional(),
+  startCommand: command.optional(),
 });
 
 export const registrySchema = z.strictObject({
@@ -42,7 +55,7 @@ export const registrySchema = z.strictObject({
   /** Storage of this registry (instead of the top-level `storage`). */
   storage: storageSchema.optional(),
   /** GC and restart keys for this registry: the same keys without defaults, so each key given overrides the top-level one. */
-  gc: gcSchema.extend({ enabled: z.boolean().optional(), deleteUntagged: z.boolean().optional() }).optional(),
+  gc: gcSchema.extend({ enabled: z.boolean().optional(), deleteUntagged: z.boolean().optional(), mode: gcSchema.shape.mode.unwrap().optional(), dryRun: z.boolean().optional() }).optional(),
   restart: restartSchema.extend({ enabled: z.boolean().optional(), timeoutSeconds: z.number().int().positive().optional() }).optional(),
 });
 

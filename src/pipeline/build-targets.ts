@@ -6,6 +6,7 @@ import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import { RegistryClient } from '../registry/client.js';
 import { configuredCredentials } from '../registry/credentials.js';
 import { registryUrl } from '../registry/endpoint.js';
+import type { GcMode, RegistryRuntime } from '../runtime/registry-runtime.js';
 import { RegistryStorage } from '../storage/registry-storage.js';
 import type { RegistryTarget } from './registry-target.js';
 
@@ -44,10 +45,26 @@ export async function buildTargets(
       const backend = await createBackend(storage, plugins, { host, gc, restart }, { file, keyPath });
       target.storage = new RegistryStorage(backend.storage, options.concurrency);
       target.runtime = backend.runtime;
+      if (backend.runtime) target.gcMode = await resolveGcMode(gc.mode, backend.runtime, { file, host, keyPath: settings?.gc?.mode ? ['registries', host, 'gc', 'mode'] : ['gc', 'mode'] });
     }
     targets.set(host, target);
   }
   return targets;
+}
+
+/** `auto` is the safest mode the runtime can do; a mode it cannot do is a config error that says what it needs. */
+async function resolveGcMode(mode: Config['gc']['mode'], runtime: RegistryRuntime, where: { file: string; host: string; keyPath: string[] }): Promise<GcMode> {
+  if (mode === 'auto') return (['readonly', 'stopped', 'online'] as const).find((m) => runtime.modes.includes(m)) ?? 'online';
+  if (runtime.modes.includes(mode)) return mode;
+  const needs =
+    runtime.description === 'local commands'
+      ? mode === 'readonly'
+        ? 'restart.readOnlyCommand and restart.command'
+        : 'restart.stopCommand and restart.startCommand'
+      : `a runtime that can stop the registry (${runtime.description} cannot)`;
+  throw new InputError(`gc.mode ${mode} is not possible for ${where.host}; nothing was touched`, [
+    await configProblem(where.file, where.keyPath, `gc.mode: ${mode} needs ${needs}`),
+  ]);
 }
 
 /** The keys of an override block that are set (an explicit `undefined` must not erase a top-level value). */

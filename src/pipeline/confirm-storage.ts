@@ -7,7 +7,7 @@ import type { RegistryTarget } from './registry-target.js';
  * storage while cleaning the primary destroys data. So: start an upload through the API, look
  * for its `_uploads/<id>` in the storage, then cancel it and remove what the cancel leaves.
  */
-export async function confirmStorage(target: RegistryTarget, repository: string): Promise<void> {
+export async function confirmStorage(target: RegistryTarget, repository: string, options: { removeRepository?: boolean } = {}): Promise<void> {
   const storage = target.storage;
   if (!storage) return;
   const hadUploads = await storage.hasUploadsDirectory(repository);
@@ -17,7 +17,8 @@ export async function confirmStorage(target: RegistryTarget, repository: string)
     found = await storage.hasUpload(repository, upload.id);
   } finally {
     await target.client.cancelUpload(repository, upload.location);
-    if (found) await storage.removeUpload(repository, upload.id, !hadUploads);
+    if (found && options.removeRepository) await storage.removeProbe(repository, upload.id);
+    else if (found) await storage.removeUpload(repository, upload.id, !hadUploads);
   }
   if (!found) {
     throw new RunError(

@@ -5,6 +5,8 @@ import type { DeletionAction } from '../plan/deletion-action.js';
 import type { ImageOutcome } from '../plan/image-outcome.js';
 import type { RepositorySnapshot } from '../plan/repository-snapshot.js';
 import type { GcResult } from '../runtime/gc-result.js';
+import type { GcMode } from '../runtime/registry-runtime.js';
+import type { StorageUsage } from '../storage/storage-backend.js';
 import type { RegistryTarget } from './registry-target.js';
 
 export interface CleanOptions {
@@ -31,7 +33,14 @@ export interface GcReport {
   /** `not-reached` until it starts; `failed` from the moment it starts until it succeeds. */
   status: 'collected' | 'would-collect' | 'failed' | 'skipped' | 'not-reached';
   reason?: string;
+  mode?: GcMode;
+  /** GC ran with `--dry-run` (gc.dryRun): it reported what it would delete and deleted nothing. */
+  dryRun?: boolean;
   result?: Omit<GcResult, 'output'>;
+  /** Blob files and bytes in storage before and after, measured through the backend. */
+  storage?: { before: StorageUsage; after?: StorageUsage };
+  /** readonly/stopped: the maintenance window ended with the registry serving writable again. */
+  cameBack?: boolean;
 }
 
 export interface RestartReport {

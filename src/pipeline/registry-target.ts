@@ -1,6 +1,6 @@
 import type { GcSettings, RestartSettings } from '../config/schema.js';
 import type { DeletionSupport, RegistryClient } from '../registry/client.js';
-import type { RegistryRuntime } from '../runtime/registry-runtime.js';
+import type { GcMode, RegistryRuntime } from '../runtime/registry-runtime.js';
 import type { RegistryStorage } from '../storage/registry-storage.js';
 
 /** One registry the run works on, with everything needed to reach and maintain it. */
@@ -11,6 +11,8 @@ export interface RegistryTarget {
   storage?: RegistryStorage;
   /** How to run its GC and restart it, when the backend can. */
   runtime?: RegistryRuntime;
+  /** The GC mode `gc.mode` resolves to for this runtime (`auto`: the safest it can do). */
+  gcMode?: GcMode;
   gc: GcSettings;
   restart: RestartSettings;
   /** Learned in the verify step, before anything changes. */

@@ -5,6 +5,7 @@ import { pruneRepositoriesStep } from '../steps/prune-repositories.js';
 import { resolveDigestsStep } from '../steps/resolve-digests.js';
 import { restartRegistryStep } from '../steps/restart-registry.js';
 import { verifyImagesStep } from '../steps/verify-images.js';
+import { dockerBackend } from '../storage/backends/docker.js';
 import { filesystemBackend } from '../storage/backends/filesystem.js';
 import { definePlugin } from './define.js';
 
@@ -15,5 +16,5 @@ export const corePluginName = 'registry-clean';
 export const corePlugin = definePlugin(() => ({
   name: corePluginName,
   steps: [parseListStep, verifyImagesStep, resolveDigestsStep, deleteImagesStep, pruneRepositoriesStep, garbageCollectStep, restartRegistryStep],
-  backends: [filesystemBackend],
+  backends: [filesystemBackend, dockerBackend],
 }));

@@ -210,10 +210,28 @@ export class RegistryClient {
    * `_uploads/<id>` in its storage: finding it there proves which storage is the registry's.
    */
   async startUpload(repository: string): Promise<{ id: string; location: URL }> {
+    const upload = await this.tryStartUpload(repository);
+    if (!upload) {
+      throw new RegistryError(`registry ${this.host} refused to start an upload`, {
+        kind: 'unsupported',
+        method: 'POST',
+        url: this.safeUrl(`/v2/${repository}/blobs/uploads/`),
+        hint: 'the registry may be read-only (storage.maintenance.readonly) or the credentials lack push rights',
+      });
+    }
+    return upload;
+  }
+
+  /**
+   * Tries to start an upload: the upload when the registry accepts it, null when it refuses
+   * (read-only maintenance mode answers 405). Used to confirm a registry is read-only.
+   */
+  async tryStartUpload(repository: string): Promise<{ id: string; location: URL } | null> {
     const path = `/v2/${repository}/blobs/uploads/`;
-    const started = await this.send('POST', path, { scope: pushScope(repository), ok: [202] });
-    const location = header(started, 'location');
-    const id = header(started, 'docker-upload-uuid');
+    const response = await this.raw('POST', new URL(path, this.baseUrl), { scope: pushScope(repository) });
+    if (response.status !== 202) return null;
+    const location = header(response, 'location');
+    const id = header(response, 'docker-upload-uuid');
     if (!location || !id) {
       throw new RegistryError('upload started without a Location or Docker-Upload-UUID', { kind: 'protocol', method: 'POST', url: this.safeUrl(path) });
     }

@@ -1,3 +1,4 @@
+import type { GcReport } from '../pipeline/context.js';
 import type { CleanReport, ImageReport } from './clean-report.js';
 
 const methodText: Record<string, string> = {
@@ -20,12 +21,12 @@ export function formatCleanReport(report: CleanReport): string {
   }
   for (const gc of report.gc) {
     if (gc.status === 'would-collect') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`);
-    if (gc.status === 'collected') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${gc.result?.emptyRegistry ? 'no repositories, nothing to collect' : `${gc.result?.blobsDeleted ?? 0} blobs freed`}`);
+    if (gc.status === 'collected') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${describeCollection(gc)}`);
     if (gc.status === 'failed') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: failed`);
   }
   for (const restart of report.restart) {
     if (restart.status === 'would-restart') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
-    if (restart.status === 'restarted') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted, answering again`);
+    if (restart.status === 'restarted') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted${restart.reason ? ` ${restart.reason}` : ''}, answering again`);
     if (restart.status === 'failed') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: failed: ${restart.reason}`);
   }
   for (const [step, reason] of Object.entries(report.skipped)) {
@@ -38,6 +39,25 @@ export function formatCleanReport(report: CleanReport): string {
     : `${s.deleted} deleted, ${s.absent} absent, ${s.failed} failed${s['not-reached'] ? `, ${s['not-reached']} not reached` : ''}`;
   lines.push(totals);
   return lines.join('\n');
+}
+
+function describeCollection(gc: GcReport): string {
+  if (gc.result?.emptyRegistry) return 'no repositories, nothing to collect';
+  const blobs = `${gc.result?.blobsDeleted ?? 0} blobs ${gc.dryRun ? 'would be deleted (gc.dryRun)' : 'deleted'}`;
+  const { before, after } = gc.storage ?? {};
+  const freed = before && after ? `, storage ${formatBytes(before.bytes)} → ${formatBytes(after.bytes)}` : '';
+  return `${blobs}${freed}${gc.mode && !gc.dryRun ? ` (${gc.mode})` : ''}`;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function statusText(image: ImageReport, dryRun: boolean): string {

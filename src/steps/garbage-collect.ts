@@ -2,11 +2,12 @@ import { RunError } from '../errors/run-error.js';
 import type { CleanContext, GcReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
-import { readGcResult } from '../runtime/gc-result.js';
+import { collectGarbage } from '../maintenance/collect-garbage.js';
 
 /**
  * Runs the registry's garbage collection once per registry per run (never per image), only
- * where this run deleted or pruned something, so the blobs of deleted images are freed.
+ * where this run deleted or pruned something, so the blobs of deleted images are freed — in
+ * the registry's GC mode (see `collectGarbage`), measuring blob storage before and after.
  * A GC that started is marked `failed` until it succeeds, so the restart step — which runs
  * even after a failure — restores the registry either way.
  */
@@ -30,10 +31,16 @@ export const garbageCollectStep: Step = {
         continue;
       }
       const target = ctx.registries.get(report.registry) as RegistryTarget;
-      io.title(`Collect garbage on ${report.registry}`);
+      io.title(`Collect garbage on ${report.registry}${report.dryRun ? ' (dry run)' : ` (${report.mode})`}`);
+      const before = await target.storage!.blobUsage();
+      if (before) report.storage = { before };
       report.status = 'failed';
-      const flags = target.gc.deleteUntagged ? ['--delete-untagged'] : [];
-      const result = readGcResult(await target.runtime!.garbageCollect(flags, { onLine: (line) => io.detail(line), signal: ctx.signal }));
+      const flags = [...(target.gc.deleteUntagged ? ['--delete-untagged'] : []), ...(report.dryRun ? ['--dry-run'] : [])];
+      const result = await collectGarbage(target, report, {
+        flags,
+        io: { onLine: (line) => io.detail(line), signal: ctx.signal },
+        warn: (message) => io.warn(message),
+      });
       const { output, ...summary } = result;
       report.result = summary;
       if (!result.ok) {
@@ -41,8 +48,14 @@ export const garbageCollectStep: Step = {
           hint: `its last lines:\n${output.split('\n').slice(-8).join('\n')}`,
         });
       }
+      const after = before && (await target.storage!.blobUsage());
+      if (report.storage && after) report.storage.after = after;
       report.status = 'collected';
-      io.info(result.emptyRegistry ? `${report.registry}: no repositories, nothing to collect` : `${report.registry}: ${result.blobsDeleted} blobs deleted`);
+      io.info(
+        result.emptyRegistry
+          ? `${report.registry}: no repositories, nothing to collect`
+          : `${report.registry}: ${result.blobsDeleted} blobs ${report.dryRun ? 'would be deleted' : 'deleted'}`,
+      );
     }
     io.title(
       ctx.options.dryRun
@@ -68,5 +81,5 @@ function decide(ctx: CleanContext, target: RegistryTarget): GcReport {
     ? ctx.plan.some((a) => a.registry === registry) || ctx.pruned.some((p) => p.registry === registry)
     : ctx.images.some((i) => i.ref.registry === registry && i.status === 'deleted') || ctx.pruned.some((p) => p.registry === registry);
   if (!changed) return skipped(nothingDeleted);
-  return { registry, status: 'not-reached' };
+  return { registry, status: 'not-reached', mode: target.gcMode ?? 'online', ...(target.gc.dryRun && { dryRun: true }) };
 }

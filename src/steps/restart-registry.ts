@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { RunError } from '../errors/run-error.js';
+import { waitUntilUp } from '../maintenance/wait-until-up.js';
 import type { CleanContext, RestartReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
@@ -18,16 +17,17 @@ export const restartRegistryStep: Step = {
   title: 'Restart the registry',
   always: true,
   skip(ctx) {
-    const reports = decideAll(ctx);
+    const reports = decideAll(ctx).map((d) => d.report);
     if (reports.length === 0) return 'no garbage collection ran';
     if (reports.some((r) => r.status !== 'skipped')) return false;
     const reason = reports[0]?.reason;
     return ctx.options.restart ? `not restarted (${reason}): ${restartMatters}; restart it yourself` : `not restarted (${reason})`;
   },
   async run(ctx, io) {
-    ctx.restart = decideAll(ctx);
+    const decisions = decideAll(ctx);
+    ctx.restart = decisions.map((d) => d.report);
     let firstError: unknown;
-    for (const report of ctx.restart.filter((r) => r.status !== 'skipped')) {
+    for (const report of decisions.filter((d) => d.restartHere).map((d) => d.report)) {
       if (ctx.options.dryRun) {
         report.status = 'would-restart';
         continue;
@@ -51,30 +51,26 @@ export const restartRegistryStep: Step = {
   },
 };
 
-/** Whether each registry whose garbage collection started can be restarted, and why not. */
-function decideAll(ctx: CleanContext): RestartReport[] {
+/**
+ * What happens to each registry whose garbage collection started: restarted here (online
+ * mode), already restarted by its GC maintenance window (readonly, stopped), or skipped and why.
+ */
+function decideAll(ctx: CleanContext): Array<{ report: RestartReport; restartHere: boolean }> {
   return ctx.gc
     .filter((gc) => gc.status === 'collected' || gc.status === 'failed' || gc.status === 'would-collect')
-    .map((gc): RestartReport => {
+    .map((gc) => {
       const registry = gc.registry;
       const target = ctx.registries.get(registry) as RegistryTarget;
-      const skipped = (reason: string): RestartReport => ({ registry, status: 'skipped', reason });
+      const skipped = (reason: string) => ({ report: { registry, status: 'skipped' as const, reason }, restartHere: false });
+      if (gc.dryRun) return skipped('garbage collection ran with --dry-run and deleted nothing');
+      if (gc.mode === 'readonly' || gc.mode === 'stopped') {
+        const planned = gc.status === 'would-collect';
+        const status = planned ? 'would-restart' : gc.cameBack ? 'restarted' : 'failed';
+        return { report: { registry, status, reason: `by the ${gc.mode} garbage collection` } as RestartReport, restartHere: false };
+      }
       if (!ctx.options.restart) return skipped('--no-restart');
       if (!target.restart.enabled) return skipped('restart.enabled is false');
       if (!target.runtime?.restart) return skipped(target.runtime?.restartUnavailable ?? 'its storage backend cannot restart the registry');
-      return { registry, status: 'would-restart' };
+      return { report: { registry, status: 'would-restart' as const }, restartHere: true };
     });
-}
-
-async function waitUntilUp(target: RegistryTarget): Promise<void> {
-  const deadline = Date.now() + target.restart.timeoutSeconds * 1000;
-  // Give the restart a moment to take the old process down before the first probe.
-  await sleep(200);
-  while (Date.now() < deadline) {
-    if (await target.client.isUp()) return;
-    await sleep(250);
-  }
-  throw new RunError(`registry ${target.host} did not answer /v2/ within ${target.restart.timeoutSeconds} s after the restart`, {
-    hint: "check the registry's log and that the restart command starts it again (restart.command)",
-  });
 }

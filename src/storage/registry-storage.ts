@@ -1,5 +1,5 @@
 import { mapLimit } from '../util/map-limit.js';
-import type { StorageBackend } from './storage-backend.js';
+import type { StorageBackend, StorageUsage } from './storage-backend.js';
 
 /** The filesystem driver's layout below its root directory (the same inside a container). */
 const v2 = 'docker/registry/v2';
@@ -37,6 +37,20 @@ export class RegistryStorage {
 
   get description(): string {
     return this.backend.description;
+  }
+
+  /** Blob files and bytes (`blobs/`), when the backend can measure: how much GC freed. */
+  async blobUsage(): Promise<StorageUsage | undefined> {
+    return this.backend.measure?.(`${v2}/blobs`);
+  }
+
+  /**
+   * Removes a throwaway repository an upload probe created (`_uploads/<id>`), and its
+   * directories if they are left empty; a real repository of that name keeps everything else.
+   */
+  async removeProbe(repository: string, id: string): Promise<void> {
+    await this.removeUpload(repository, id, true);
+    await this.backend.removeEmptyDirectory(repoPath(repository));
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,8 @@ export interface StorageBackend {
    * check and a recursive remove must never be destroyed. False when it is not empty or absent.
    */
   removeEmptyDirectory(path: string): Promise<boolean>;
+  /** Regular files below a directory and their total size: how much GC freed. */
+  measure?(path: string): Promise<StorageUsage>;
   /** Releases what the backend holds (connections, processes). */
   close?(): Promise<void>;
 }
@@ -27,4 +29,9 @@ export interface StorageBackend {
 export interface StorageEntry {
   name: string;
   directory: boolean;
+}
+
+export interface StorageUsage {
+  files: number;
+  bytes: number;
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { RunError } from '../../errors/run-error.js';
@@ -22,8 +22,15 @@ export const filesystemBackend = defineBackend({
   options,
   create(settings, context) {
     const storage = filesystemStorage(path.resolve(settings.root));
-    const restart = context.restart.command ? toArgv(context.restart.command) : undefined;
-    const runtime = localCommandsRuntime(toArgv(context.gc.command ?? defaultGcCommand), restart, context.restart.timeoutSeconds * 1000);
+    const argv = (command: string | string[] | undefined) => (command ? toArgv(command) : undefined);
+    const runtime = localCommandsRuntime({
+      gc: toArgv(context.gc.command ?? defaultGcCommand),
+      restart: argv(context.restart.command),
+      restartReadOnly: argv(context.restart.readOnlyCommand),
+      stop: argv(context.restart.stopCommand),
+      start: argv(context.restart.startCommand),
+      timeoutMs: context.restart.timeoutSeconds * 1000,
+    });
     return { storage, runtime };
   },
 });
@@ -62,6 +69,28 @@ export function filesystemStorage(root: string): StorageBackend {
       } catch (error) {
         throw storageError('remove', relative, error);
       }
+    },
+    async measure(relative) {
+      const usage = { files: 0, bytes: 0 };
+      const walk = async (dir: string): Promise<void> => {
+        let entries;
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch (error) {
+          if (isMissing(error)) return;
+          throw storageError('measure', relative, error);
+        }
+        for (const entry of entries) {
+          const full = path.join(dir, entry.name);
+          if (entry.isDirectory()) await walk(full);
+          else if (entry.isFile()) {
+            usage.files++;
+            usage.bytes += (await lstat(full)).size;
+          }
+        }
+      };
+      await walk(inside(relative));
+      return usage;
     },
     async removeEmptyDirectory(relative) {
       try {

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { RunError } from '../errors/run-error.js';
+import type { StorageBackend, StorageEntry, StorageUsage } from '../storage/storage-backend.js';
+import { lastLines, type ContainerCli } from './container-cli.js';
+
+/** Exit status the scripts below use for "no such file or directory". */
+const missing = 3;
+
+/** Fixed scripts; paths reach them only as arguments (`"$1"`, `"$@"`), never inside the script text. */
+const scripts = {
+  list: 'cd "$1" 2>/dev/null || exit 3; for f in * .[!.]* ..?*; do [ -e "$f" ] || [ -L "$f" ] || continue; if [ -d "$f" ] && [ ! -L "$f" ]; then echo "d $f"; else echo "f $f"; fi; done',
+  read: '[ -f "$1" ] || exit 3; cat "$1"',
+  // One line per path: "+<content on one line>" or "-" when absent.
+  readMany: 'for f; do if [ -f "$f" ]; then printf "+%s\\n" "$(tr "\\n" " " < "$f")"; else echo "-"; fi; done',
+  remove: 'rm -rf -- "$1"',
+  rmdir: 'rmdir -- "$1" 2>&1 && echo removed; exit 0',
+  // "<files> <bytes>" of the regular files below a directory.
+  measure: '[ -d "$1" ] || { echo "0 0"; exit 0; }; find "$1" -type f -exec wc -c {} + | awk \'$2 != "total" { n++; b += $1 } END { print n + 0, b + 0 }\'',
+} as const;
+
+/** Paths per `exec` when reading many files: well under any argument-length limit. */
+const batch = 400;
+
+/**
+ * The registry's storage inside its container, reached through `<runtime> exec` — so `rc`
+ * works without access to the host's storage path, from any machine that reaches the engine.
+ * Needs `sh` in the container (the official image has busybox).
+ */
+export function execStorage(cli: ContainerCli, containerId: string, root: string, label: string): StorageBackend {
+  const inside = (relative: string): string => {
+    const absolute = path.posix.resolve(root, relative);
+    if (absolute === root || !absolute.startsWith(`${root}/`)) {
+      throw new RunError(`refusing to touch ${absolute}: it is not inside the storage root ${root}`);
+    }
+    return absolute;
+  };
+  const sh = (script: string, args: string[]) => cli.run(['exec', containerId, 'sh', '-c', script, 'sh', ...args]);
+  const fail = (action: string, relative: string, output: string) =>
+    new RunError(`cannot ${action} ${relative} in ${label}: ${lastLines(output)}`);
+
+  return {
+    description: label,
+    async list(relative) {
+      const result = await sh(scripts.list, [inside(relative)]);
+      if (result.exitCode === missing) return null;
+      if (result.exitCode !== 0) throw fail('list', relative, result.output);
+      return result.output
+        .split('\n')
+        .filter((line) => line.length > 2)
+        .map((line): StorageEntry => ({ name: line.slice(2), directory: line.startsWith('d ') }));
+    },
+    async readText(relative) {
+      const result = await sh(scripts.read, [inside(relative)]);
+      if (result.exitCode === missing) return null;
+      if (result.exitCode !== 0) throw fail('read', relative, result.output);
+      return result.output;
+    },
+    async readTexts(relatives) {
+      const texts: Array<string | null> = [];
+      for (let start = 0; start < relatives.length; start += batch) {
+        const chunk = relatives.slice(start, start + batch);
+        const result = await sh(scripts.readMany, chunk.map(inside));
+        const lines = result.output.split('\n');
+        if (result.exitCode !== 0 || lines.length < chunk.length) throw fail('read', chunk[0] ?? '', result.output);
+        for (const line of lines.slice(0, chunk.length)) texts.push(line.startsWith('+') ? line.slice(1).trim() : null);
+      }
+      return texts;
+    },
+    async remove(relative) {
+      const result = await sh(scripts.remove, [inside(relative)]);
+      if (result.exitCode !== 0) throw fail('remove', relative, result.output);
+    },
+    async removeEmptyDirectory(relative) {
+      const result = await sh(scripts.rmdir, [inside(relative)]);
+      if (result.output.trim().endsWith('removed')) return true;
+      if (/not empty|no such file|not a directory/i.test(result.output)) return false;
+      throw fail('remove', relative, result.output);
+    },
+    async measure(relative) {
+      const result = await sh(scripts.measure, [inside(relative)]);
+      const [files, bytes] = result.output.trim().split(/\s+/).map(Number);
+      if (result.exitCode !== 0 || !Number.isFinite(files) || !Number.isFinite(bytes)) throw fail('measure', relative, result.output);
+      return { files: files ?? 0, bytes: bytes ?? 0 } satisfies StorageUsage;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { RunError } from '../errors/run-error.js';
+import { confirmStorage } from '../pipeline/confirm-storage.js';
+import type { GcReport } from '../pipeline/context.js';
+import type { RegistryTarget } from '../pipeline/registry-target.js';
+import { readGcResult, type GcResult } from '../runtime/gc-result.js';
+import type { CommandIO } from '../runtime/registry-runtime.js';
+import { waitUntilUp } from './wait-until-up.js';
+
+/** A repository name of our own for the read-only probe: an accepted upload there touches no real repository. */
+const probeRepository = 'registry-clean-probe';
+
+export interface CollectOptions {
+  flags: string[];
+  io: CommandIO;
+  warn: (message: string) => void;
+}
+
+/**
+ * One garbage collection in the target's GC mode, with its way back: whatever fails between
+ * "registry stopped or read-only" and "registry back", the `finally` brings the registry back
+ * writable (and proves it by an upload that lands in its storage), and the error says what
+ * happened. Fills `report.cameBack` for the readonly and stopped modes.
+ */
+export async function collectGarbage(target: RegistryTarget, report: GcReport, options: CollectOptions): Promise<GcResult> {
+  const runtime = target.runtime!;
+  const mode = report.dryRun ? 'online' : (target.gcMode ?? 'online');
+  if (mode === 'online') {
+    if (!report.dryRun) options.warn(`${target.host}: garbage collection runs while the registry serves: a push landing meanwhile can lose its blobs (gc.mode readonly or stopped avoid that)`);
+    return readGcResult(await runtime.garbageCollect(options.flags, options.io));
+  }
+
+  report.cameBack = false;
+  let result: GcResult | undefined;
+  let failure: unknown;
+  try {
+    if (mode === 'readonly') {
+      await runtime.restartReadOnly!(options.io);
+      await waitUntilUp(target, 'the read-only restart');
+      await confirmReadOnly(target);
+      result = readGcResult(await runtime.garbageCollect(options.flags, options.io));
+    } else {
+      await runtime.stop!(options.io);
+      result = readGcResult(await runtime.garbageCollectStopped!(options.flags, options.io));
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    try {
+      if (mode === 'readonly') await runtime.restart!(options.io);
+      else await runtime.start!(options.io);
+      await waitUntilUp(target, mode === 'readonly' ? 'the writable restart' : 'the start');
+      // Back writable, and this storage is still its storage: an upload lands in it.
+      await confirmStorage(target, probeRepository, { removeRepository: true });
+      report.cameBack = true;
+    } catch (restoreError) {
+      const first = failure === undefined ? '' : ` after ${describe(failure)}`;
+      throw new RunError(`registry ${target.host} could not be brought back writable${first}: ${describe(restoreError)}`, {
+        hint: `bring it back by hand (${runtime.description}) and check that uploads work`,
+        cause: restoreError,
+      });
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return result as GcResult;
+}
+
+/** Read-only must be seen, not assumed: an upload has to be refused before GC may run. */
+async function confirmReadOnly(target: RegistryTarget): Promise<void> {
+  const upload = await target.client.tryStartUpload(probeRepository);
+  if (upload === null) return;
+  await target.client.cancelUpload(probeRepository, upload.location);
+  await target.storage?.removeProbe(probeRepository, upload.id);
+  throw new RunError(`registry ${target.host} still accepted an upload after the read-only restart; garbage collection was not run`, {
+    hint: 'check that the read-only restart sets storage.maintenance.readonly (REGISTRY_STORAGE_MAINTENANCE_READONLY=\'{"enabled":true}\')',
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { ContainerCli } from '../../container/container-cli.js';
+import { containerRuntime } from '../../container/container-runtime.js';
+import { discoverRegistry } from '../../container/discover-registry.js';
+import { execStorage } from '../../container/exec-storage.js';
+import { inspectContainer } from '../../container/inspect-container.js';
+import { defineBackend } from '../../plugins/define.js';
+
+const options = z.strictObject({
+  /** The registry's container, by name or id (the seed's `--name registry`). */
+  container: z.string().min(1),
+  /** The container runtime's CLI: the same verbs for all three. */
+  runtime: z.enum(['docker', 'podman', 'nerdctl']).default('docker'),
+  /** A runtime context (`--context`); DOCKER_HOST and the current context apply as usual. */
+  context: z.string().min(1).optional(),
+  /** The storage root inside the container; default: discovered from its environment and config. */
+  root: z.string().startsWith('/').optional(),
+  /** The registry executable inside the container; default: discovered (`/bin/registry` in the official image). */
+  binary: z.string().min(1).optional(),
+  /** The registry config inside the container; default: discovered (2.x `/etc/docker/registry/config.yml`, 3.x `/etc/distribution/config.yml`). */
+  configPath: z.string().startsWith('/').optional(),
+});
+
+/**
+ * A registry running in a container: storage, GC and restart all go through the runtime's
+ * CLI (`exec`, `restart`, `stop`/`start`), so nothing needs the host's storage path and `rc`
+ * works from any machine that can reach the engine.
+ */
+export const dockerBackend = defineBackend({
+  id: 'docker',
+  summary: 'the registry runs in a container; storage, GC and restart go through docker/podman/nerdctl',
+  options,
+  async create(settings) {
+    const cli = new ContainerCli(settings.runtime, settings.context);
+    const info = await inspectContainer(cli, settings.container);
+    const layout = await discoverRegistry(cli, info, settings);
+    const label = `${settings.runtime} container ${info.name} (${layout.root})`;
+    return { storage: execStorage(cli, info.id, layout.root, label), runtime: containerRuntime(cli, info, layout) };
+  },
+});
