@@ -56,6 +56,8 @@ export interface RegistryServer {
    * config. Returns once the new process exists, not once it answers (poll `/v2/`).
    */
   readonly restartCommand: string[];
+  /** argv that restarts it read-only (`REGISTRY_STORAGE_MAINTENANCE_READONLY`) until the next `restartCommand`. */
+  readonly readOnlyRestartCommand: string[];
   /** argv that stops the registry and keeps it down (the port then refuses connections). */
   readonly stopCommand: string[];
   /** argv that starts it again after `stopCommand`. */
@@ -281,6 +283,7 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
     credentials: options.htpasswd,
     supervisor,
     restartCommand: control('restart'),
+    readOnlyRestartCommand: control('restart-readonly'),
     stopCommand: control('stop'),
     startCommand: control('start'),
     restartCount: () => Math.max(0, starts() - 1),

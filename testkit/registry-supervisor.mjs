@@ -7,7 +7,9 @@
  * under test.
  *
  *   node registry-supervisor.mjs run     STATE_DIR REGISTRY_BINARY
- *   node registry-supervisor.mjs restart STATE_DIR   kill the registry; return once a new one is spawned
+ *   node registry-supervisor.mjs restart STATE_DIR   kill the registry; return once a new one is spawned (writable)
+ *   node registry-supervisor.mjs restart-readonly STATE_DIR   the same, but the new one runs with
+ *     REGISTRY_STORAGE_MAINTENANCE_READONLY='{"enabled":true}' until the next restart
  *   node registry-supervisor.mjs stop    STATE_DIR   kill it and hold it down; return once it is gone
  *   node registry-supervisor.mjs start   STATE_DIR   release the hold; return once it is spawned
  *
@@ -27,7 +29,7 @@ const POLL_MS = 25;
 
 const [mode, dirArg, binary] = process.argv.slice(2);
 if (!mode || !dirArg) {
-  process.stderr.write('usage: registry-supervisor.mjs run|restart|stop|start STATE_DIR [REGISTRY_BINARY]\n');
+  process.stderr.write('usage: registry-supervisor.mjs run|restart|restart-readonly|stop|start STATE_DIR [REGISTRY_BINARY]\n');
   process.exit(2);
 }
 const dir = resolve(dirArg);
@@ -110,7 +112,9 @@ async function supervise() {
     while (existsSync(file('hold')) && !stopping) await sleep(POLL_MS);
     if (stopping) break;
     const startedAt = Date.now();
-    const proc = spawn(/** @type {string} */ (binary), ['serve', file('config.yml')], { stdio: ['ignore', log, log] });
+    // Read-only maintenance the way an operator sets it: the environment form that works (#2974).
+    const env = existsSync(file('readonly')) ? { ...process.env, REGISTRY_STORAGE_MAINTENANCE_READONLY: '{"enabled":true}' } : process.env;
+    const proc = spawn(/** @type {string} */ (binary), ['serve', file('config.yml')], { stdio: ['ignore', log, log], env });
     child = proc;
     /** @type {Promise<NodeJS.Signals | null>} */
     const exited = new Promise((done) => {
@@ -143,6 +147,7 @@ async function control() {
     await waitFor(() => !existsSync(file('registry.pid')), 'the registry has exited');
     return;
   }
+  if (mode === 'restart-readonly' && existsSync(file('hold'))) fail('restart-readonly of a stopped registry');
   if (mode === 'start' || existsSync(file('hold'))) {
     // `restart` of a stopped registry is a start, as with systemctl.
     const wasHeld = existsSync(file('hold'));
@@ -152,7 +157,9 @@ async function control() {
     }
     return;
   }
-  if (mode === 'restart') {
+  if (mode === 'restart' || mode === 'restart-readonly') {
+    if (mode === 'restart-readonly') writeAtomic('readonly', 'restarted read-only by registry-supervisor\n');
+    else rmSync(file('readonly'), { force: true });
     const pid = readNumber('registry.pid');
     if (alive(pid)) process.kill(/** @type {number} */ (pid), 'SIGTERM');
     await waitFor(() => (readNumber('starts') ?? 0) > before, 'a new registry process is spawned');

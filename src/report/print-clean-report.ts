@@ -28,6 +28,7 @@ export function formatCleanReport(report: CleanReport): string {
     if (restart.status === 'would-restart') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
     if (restart.status === 'restarted') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted${restart.reason ? ` ${restart.reason}` : ''}, answering again`);
     if (restart.status === 'failed') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: failed: ${restart.reason}`);
+    if (restart.status === 'skipped') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: not restarted (${restart.reason})`);
   }
   for (const [step, reason] of Object.entries(report.skipped)) {
     if (step === 'gc' || step === 'restart' || step === 'prune') lines.push(`${step.padEnd(width)}  skipped: ${reason}`);

@@ -16,16 +16,16 @@ export const restartRegistryStep: Step = {
   id: 'restart',
   title: 'Restart the registry',
   always: true,
-  skip(ctx) {
-    const reports = decideAll(ctx).map((d) => d.report);
-    if (reports.length === 0) return 'no garbage collection ran';
-    if (reports.some((r) => r.status !== 'skipped')) return false;
-    const reason = reports[0]?.reason;
-    return ctx.options.restart ? `not restarted (${reason}): ${restartMatters}; restart it yourself` : `not restarted (${reason})`;
-  },
+  skip: (ctx) => (decideAll(ctx).length === 0 ? 'no garbage collection ran' : false),
   async run(ctx, io) {
     const decisions = decideAll(ctx);
     ctx.restart = decisions.map((d) => d.report);
+    for (const { report } of decisions) {
+      if (report.status === 'skipped' && !report.reason?.startsWith('garbage collection ran with --dry-run')) {
+        const why = report.reason === '--no-restart' ? '' : `: ${restartMatters}`;
+        io.warn(`${report.registry} was not restarted (${report.reason})${why}; restart it yourself`);
+      }
+    }
     let firstError: unknown;
     for (const report of decisions.filter((d) => d.restartHere).map((d) => d.report)) {
       if (ctx.options.dryRun) {
@@ -47,7 +47,8 @@ export const restartRegistryStep: Step = {
     }
     if (firstError) throw firstError;
     const verb = ctx.options.dryRun ? 'would restart' : 'restarted';
-    io.title(`Restart the registry: ${verb} ${ctx.restart.filter((r) => r.status !== 'skipped').map((r) => r.registry).join(', ')}`);
+    const restarted = ctx.restart.filter((r) => r.status !== 'skipped').map((r) => r.registry);
+    io.title(restarted.length > 0 ? `Restart the registry: ${verb} ${restarted.join(', ')}` : 'Restart the registry: not restarted');
   },
 };
 

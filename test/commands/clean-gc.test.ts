@@ -60,7 +60,8 @@ describe('garbage collection and restart', () => {
     workspace.writeList([`${registry.host}/app:a`, `${registry.host}/app:b`]);
     const result = await workspace.rc('clean');
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/restart\s+skipped: not restarted \(no restart.command is configured\): .*stale blob cache/);
+    expect(result.stdout).toMatch(/restart\s+\S+: not restarted \(no restart.command is configured\)/);
+    expect(result.stdout).toMatch(/warning: \S+ was not restarted \(no restart.command is configured\): .*stale blob cache/);
     expect(registry.restartCount()).toBe(0);
   });
 
@@ -93,7 +94,7 @@ describe('garbage collection and restart', () => {
   it('treats garbage collection of a registry that never held a repository as nothing to collect', async () => {
     const backend = await filesystemBackend.create(
       { root: registry.storageRoot },
-      { host: registry.host, gc: { enabled: true, deleteUntagged: false, command: ['docker-registry', 'garbage-collect', registry.configPath] }, restart: { enabled: true, timeoutSeconds: 5 } },
+      { host: registry.host, gc: { enabled: true, deleteUntagged: false, mode: 'online', dryRun: false, command: ['docker-registry', 'garbage-collect', registry.configPath] }, restart: { enabled: true, timeoutSeconds: 5 } },
     );
     const result = readGcResult(await backend.runtime!.garbageCollect([], {}));
     expect(result).toMatchObject({ ok: true, emptyRegistry: true, blobsDeleted: 0 });
