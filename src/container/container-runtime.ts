@@ -17,25 +17,39 @@ const readOnlyEnv = 'REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}';
  * read-only setting, while the registry's own container is stopped; `restart` removes the
  * stand-in and starts the registry again.
  */
-export function containerRuntime(cli: ContainerCli, info: ContainerInfo, layout: RegistryLayout): RegistryRuntime {
+export function containerRuntime(cli: ContainerCli, info: ContainerInfo, discover: () => Promise<RegistryLayout>): RegistryRuntime {
   const standInName = `${info.name}-rc-readonly`;
   let standIn: string | undefined;
-  const gcArgs = (flags: string[]) => ['garbage-collect', ...flags, layout.configPath];
+  const gc = async (flags: string[]) => {
+    const layout = await discover();
+    return { binary: layout.binary, args: ['garbage-collect', ...flags, layout.configPath] };
+  };
   const refuseAutoRemove = () => {
     if (info.autoRemove) {
       throw new RunError(`container ${info.name} runs with --rm: stopping it would remove it`, { hint: 'use gc.mode online for it, or run it without --rm' });
     }
   };
-  const removeStandIns = async () => {
+  const removeStandIns = async (): Promise<number> => {
     const ids = (await cli.must(['ps', '-aq', '--filter', `label=${standInLabel}=${info.name}`])).split('\n').filter(Boolean);
     if (ids.length > 0) await cli.must(['rm', '-f', ...ids]);
     standIn = undefined;
+    return ids.length;
   };
 
   return {
     description: `${cli.runtime} container ${info.name}`,
     modes: info.autoRemove ? ['online'] : ['online', 'readonly', 'stopped'],
-    garbageCollect: (flags, io) => cli.run(['exec', standIn ?? info.id, layout.binary, ...gcArgs(flags)], { onLine: io.onLine, signal: io.signal }),
+    async recover(io) {
+      const removed = await removeStandIns();
+      const running = (await cli.must(['inspect', '--type', 'container', '--format', '{{.State.Running}}', info.id])).trim() === 'true';
+      if (!running) await cli.must(['start', info.id], { onLine: io.onLine });
+      if (removed === 0 && running) return undefined;
+      return `${removed > 0 ? `removed the read-only stand-in an interrupted run left, and ` : ''}${running ? 'the registry was running' : `started container ${info.name} again`}`;
+    },
+    async garbageCollect(flags, io) {
+      const { binary, args } = await gc(flags);
+      return cli.run(['exec', standIn ?? info.id, binary, ...args], { onLine: io.onLine, signal: io.signal });
+    },
     async restart(io) {
       if (standIn !== undefined) {
         await removeStandIns();
@@ -46,6 +60,7 @@ export function containerRuntime(cli: ContainerCli, info: ContainerInfo, layout:
     },
     async restartReadOnly(io) {
       refuseAutoRemove();
+      await discover(); // Learn the layout while the registry's own container still runs.
       await removeStandIns();
       await cli.must(['stop', info.id], { onLine: io.onLine });
       try {
@@ -57,16 +72,19 @@ export function containerRuntime(cli: ContainerCli, info: ContainerInfo, layout:
     },
     async stop(io) {
       refuseAutoRemove();
+      await discover(); // Learn the layout while the container still runs: the stopped GC needs it.
       await cli.must(['stop', info.id], { onLine: io.onLine });
     },
     async start(io) {
       await cli.must(['start', info.id], { onLine: io.onLine });
     },
-    garbageCollectStopped: (flags, io) =>
-      cli.run(
-        ['run', '--rm', '--volumes-from', info.id, '--network', 'none', ...userArgs(info), ...envArgs(info.env), '--entrypoint', layout.binary, info.image, ...gcArgs(flags)],
+    async garbageCollectStopped(flags, io) {
+      const { binary, args } = await gc(flags);
+      return cli.run(
+        ['run', '--rm', '--volumes-from', info.id, '--network', 'none', ...userArgs(info), ...envArgs(info.env), '--entrypoint', binary, info.image, ...args],
         { onLine: io.onLine, signal: io.signal },
-      ),
+      );
+    },
   };
 }
 

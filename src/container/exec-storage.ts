@@ -26,8 +26,9 @@ const batch = 400;
  * works without access to the host's storage path, from any machine that reaches the engine.
  * Needs `sh` in the container (the official image has busybox).
  */
-export function execStorage(cli: ContainerCli, containerId: string, root: string, label: string): StorageBackend {
-  const inside = (relative: string): string => {
+export function execStorage(cli: ContainerCli, containerId: string, storageRoot: () => Promise<string>, label: string): StorageBackend {
+  const inside = async (relative: string): Promise<string> => {
+    const root = await storageRoot();
     const absolute = path.posix.resolve(root, relative);
     if (absolute === root || !absolute.startsWith(`${root}/`)) {
       throw new RunError(`refusing to touch ${absolute}: it is not inside the storage root ${root}`);
@@ -41,7 +42,7 @@ export function execStorage(cli: ContainerCli, containerId: string, root: string
   return {
     description: label,
     async list(relative) {
-      const result = await sh(scripts.list, [inside(relative)]);
+      const result = await sh(scripts.list, [await inside(relative)]);
       if (result.exitCode === missing) return null;
       if (result.exitCode !== 0) throw fail('list', relative, result.output);
       return result.output
@@ -50,7 +51,7 @@ export function execStorage(cli: ContainerCli, containerId: string, root: string
         .map((line): StorageEntry => ({ name: line.slice(2), directory: line.startsWith('d ') }));
     },
     async readText(relative) {
-      const result = await sh(scripts.read, [inside(relative)]);
+      const result = await sh(scripts.read, [await inside(relative)]);
       if (result.exitCode === missing) return null;
       if (result.exitCode !== 0) throw fail('read', relative, result.output);
       return result.output;
@@ -59,7 +60,7 @@ export function execStorage(cli: ContainerCli, containerId: string, root: string
       const texts: Array<string | null> = [];
       for (let start = 0; start < relatives.length; start += batch) {
         const chunk = relatives.slice(start, start + batch);
-        const result = await sh(scripts.readMany, chunk.map(inside));
+        const result = await sh(scripts.readMany, await Promise.all(chunk.map(inside)));
         const lines = result.output.split('\n');
         if (result.exitCode !== 0 || lines.length < chunk.length) throw fail('read', chunk[0] ?? '', result.output);
         for (const line of lines.slice(0, chunk.length)) texts.push(line.startsWith('+') ? line.slice(1).trim() : null);
@@ -67,17 +68,17 @@ export function execStorage(cli: ContainerCli, containerId: string, root: string
       return texts;
     },
     async remove(relative) {
-      const result = await sh(scripts.remove, [inside(relative)]);
+      const result = await sh(scripts.remove, [await inside(relative)]);
       if (result.exitCode !== 0) throw fail('remove', relative, result.output);
     },
     async removeEmptyDirectory(relative) {
-      const result = await sh(scripts.rmdir, [inside(relative)]);
+      const result = await sh(scripts.rmdir, [await inside(relative)]);
       if (result.output.trim().endsWith('removed')) return true;
       if (/not empty|no such file|not a directory/i.test(result.output)) return false;
       throw fail('remove', relative, result.output);
     },
     async measure(relative) {
-      const result = await sh(scripts.measure, [inside(relative)]);
+      const result = await sh(scripts.measure, [await inside(relative)]);
       const [files, bytes] = result.output.trim().split(/\s+/).map(Number);
       if (result.exitCode !== 0 || !Number.isFinite(files) || !Number.isFinite(bytes)) throw fail('measure', relative, result.output);
       return { files: files ?? 0, bytes: bytes ?? 0 } satisfies StorageUsage;

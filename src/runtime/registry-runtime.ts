@@ -28,6 +28,11 @@ export interface RegistryRuntime {
   restartReadOnly?: (io: CommandIO) => Promise<void>;
   stop?: (io: CommandIO) => Promise<void>;
   start?: (io: CommandIO) => Promise<void>;
+  /**
+   * Brings back a registry that an interrupted run left stopped or read-only; says what it
+   * did, or undefined when there was nothing to do. Called before anything else in a real run.
+   */
+  recover?: (io: CommandIO) => Promise<string | undefined>;
   /** GC while the registry is stopped, against the same storage, config and environment. */
   garbageCollectStopped?: (flags: string[], io: CommandIO) => Promise<CommandResult>;
 }

@@ -1,6 +1,7 @@
 import { RunError } from '../errors/run-error.js';
 import { walkRegistry } from '../listing/walk-registry.js';
 import type { CleanContext } from '../pipeline/context.js';
+import { waitUntilUp } from '../maintenance/wait-until-up.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
@@ -22,7 +23,17 @@ export const verifyImagesStep: Step = {
   async run(ctx, io) {
     const repositories = repositoriesOf(ctx.images);
     let done = 0;
-    for (const target of ctx.registries.values()) await target.client.ping();
+    for (const target of ctx.registries.values()) {
+      // A run interrupted inside its GC window may have left the registry stopped or read-only.
+      if (!ctx.options.dryRun && target.runtime?.recover) {
+        const recovered = await target.runtime.recover({ onLine: (line) => io.detail(line) });
+        if (recovered) {
+          io.warn(`${target.host}: ${recovered}`);
+          await waitUntilUp(target, 'the recovery');
+        }
+      }
+      await target.client.ping();
+    }
     await mapLimit(
       repositories,
       ctx.options.concurrency,

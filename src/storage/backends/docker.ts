@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ContainerCli } from '../../container/container-cli.js';
 import { containerRuntime } from '../../container/container-runtime.js';
-import { discoverRegistry } from '../../container/discover-registry.js';
+import { discoverRegistry, type RegistryLayout } from '../../container/discover-registry.js';
 import { execStorage } from '../../container/exec-storage.js';
 import { inspectContainer } from '../../container/inspect-container.js';
 import { defineBackend } from '../../plugins/define.js';
@@ -33,8 +33,11 @@ export const dockerBackend = defineBackend({
   async create(settings) {
     const cli = new ContainerCli(settings.runtime, settings.context);
     const info = await inspectContainer(cli, settings.container);
-    const layout = await discoverRegistry(cli, info, settings);
-    const label = `${settings.runtime} container ${info.name} (${layout.root})`;
-    return { storage: execStorage(cli, info.id, layout.root, label), runtime: containerRuntime(cli, info, layout) };
+    // Discovery runs inside the container, so it waits until first needed: by then a registry
+    // an interrupted run left stopped has been started again (runtime.recover).
+    let layout: Promise<RegistryLayout> | undefined;
+    const discover = () => (layout ??= discoverRegistry(cli, info, settings));
+    const storage = execStorage(cli, info.id, async () => (await discover()).root, `${settings.runtime} container ${info.name}`);
+    return { storage, runtime: containerRuntime(cli, info, discover) };
   },
 });
