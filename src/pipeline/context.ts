@@ -73,6 +73,8 @@ export interface CleanContext {
   gc: GcReport[];
   restart: RestartReport[];
   warnings: string[];
+  /** Registries whose garbage collection an interrupted run left unfinished: collected even if nothing is deleted now. */
+  gcOwed: Set<string>;
   /** Steps that did not run, with the reason shown to the user. */
   skipped: Map<string, string>;
 }

@@ -40,6 +40,7 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
     gc: [],
     restart: [],
     warnings: [],
+    gcOwed: new Set(),
     skipped: new Map(),
   };
   let error: unknown;

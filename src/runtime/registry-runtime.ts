@@ -30,7 +30,8 @@ export interface RegistryRuntime {
   start?: (io: CommandIO) => Promise<void>;
   /**
    * Brings back a registry that an interrupted run left stopped or read-only; says what it
-   * did, or undefined when there was nothing to do. Called before anything else in a real run.
+   * did, or undefined when there was nothing to do. Called before anything else in a real run;
+   * a recovery means that run's garbage collection did not finish, so this run collects.
    */
   recover?: (io: CommandIO) => Promise<string | undefined>;
   /** GC while the registry is stopped, against the same storage, config and environment. */

@@ -80,6 +80,6 @@ function decide(ctx: CleanContext, target: RegistryTarget): GcReport {
   const changed = ctx.options.dryRun
     ? ctx.plan.some((a) => a.registry === registry) || ctx.pruned.some((p) => p.registry === registry)
     : ctx.images.some((i) => i.ref.registry === registry && i.status === 'deleted') || ctx.pruned.some((p) => p.registry === registry);
-  if (!changed) return skipped(nothingDeleted);
+  if (!changed && !ctx.gcOwed.has(registry)) return skipped(nothingDeleted);
   return { registry, status: 'not-reached', mode: target.gcMode ?? 'online', ...(target.gc.dryRun && { dryRun: true }) };
 }

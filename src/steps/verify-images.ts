@@ -28,7 +28,8 @@ export const verifyImagesStep: Step = {
       if (!ctx.options.dryRun && target.runtime?.recover) {
         const recovered = await target.runtime.recover({ onLine: (line) => io.detail(line) });
         if (recovered) {
-          io.warn(`${target.host}: ${recovered}`);
+          ctx.gcOwed.add(target.host);
+          io.warn(`${target.host}: ${recovered}; its garbage collection runs again`);
           await waitUntilUp(target, 'the recovery');
         }
       }

@@ -32,7 +32,7 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
  * The environment a user's shell would give `rc`: vitest's NODE_ENV=test removed (with it,
  * oclif tries to run the TypeScript sources instead of the built dist/), CI set for plain lines.
  */
-function cliEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+export function cliEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const { NODE_ENV: _testMode, VITEST: _vitest, ...env } = process.env;
   return { ...env, CI: '1', NO_COLOR: '1', ...extra };
 }
