@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { CleanReport } from '../report/clean-report.js';
 import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import type { ImageList } from '../list/image-list.js';
 import type { DeletionAction } from '../plan/deletion-action.js';
@@ -50,10 +51,35 @@ export interface RestartReport {
 }
 
 /**
+ * What every step sees, plugins' included: the run's options and services, and read-only
+ * views of the state so far. A plugin changes the plan only through `veto`, which can keep an
+ * image but never add a deletion; the core plans and carries out every deletion itself.
+ */
+export interface StepContext {
+  readonly options: Readonly<CleanOptions>;
+  readonly signal: AbortSignal;
+  /** One per registry named in the list (from the parse step on): its API client and, if configured, storage and runtime. */
+  readonly registries: ReadonlyMap<string, RegistryTarget>;
+  /** The listed images with their outcomes so far (digest, method, kept tags, status, reason). */
+  readonly images: ReadonlyArray<Readonly<ImageOutcome>>;
+  /** The deletions planned (from the resolve step on). */
+  readonly plan: ReadonlyArray<Readonly<DeletionAction>>;
+  readonly warnings: readonly string[];
+  /**
+   * Keeps a listed image (a protection rule): it is reported as `skipped` with the reason and
+   * its repository is planned again without it, so a sibling tag that shared its digest is
+   * removed on its own. Only before the delete step starts.
+   */
+  veto(image: string, reason: string): void;
+  /** The run's report as it stands now (what `--json` prints at the end). */
+  report(): CleanReport;
+}
+
+/**
  * Everything the steps share. The first group is read-only services; the rest is the state
  * each step leaves for the next: the list, what the registry showed, the plan, the outcomes.
  */
-export interface CleanContext {
+export interface CleanContext extends StepContext {
   readonly options: CleanOptions;
   readonly config: Config;
   readonly signal: AbortSignal;
@@ -77,4 +103,6 @@ export interface CleanContext {
   gcOwed: Set<string>;
   /** Steps that did not run, with the reason shown to the user. */
   skipped: Map<string, string>;
+  /** Set when the delete step starts: from then on nothing may veto. */
+  deleting: boolean;
 }

@@ -9,6 +9,7 @@ import { PluginRegistry } from '../plugins/plugin-registry.js';
 import { buildCleanReport, type CleanReport } from '../report/clean-report.js';
 import type { CleanContext, CleanOptions } from './context.js';
 import { runPipeline } from './run-pipeline.js';
+import { vetoImage } from './veto.js';
 
 export interface CleanRequest {
   config: Config;
@@ -25,6 +26,9 @@ export interface CleanRequest {
 export async function runClean(request: CleanRequest): Promise<{ report: CleanReport; error?: unknown }> {
   const plugins = new PluginRegistry([corePlugin(), ...(await loadPlugins(request.config.plugins, request.configFile))]);
   const ctx: CleanContext = {
+    veto: (image, reason) => vetoImage(ctx, image, reason),
+    report: () => buildCleanReport(ctx),
+    deleting: false,
     options: request.options,
     config: request.config,
     signal: request.signal,

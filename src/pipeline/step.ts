@@ -1,4 +1,4 @@
-import type { CleanContext } from './context.js';
+import type { StepContext } from './context.js';
 
 /** What a step may tell the user while it runs. Steps never see the renderer (listr2) itself. */
 export interface StepIO {
@@ -15,11 +15,13 @@ export interface StepIO {
 }
 
 /**
- * One pipeline step: a plain object, testable without any renderer. `skip` says why the step
+ * One pipeline step: a plain object, testable without any renderer. Plugin steps see the
+ * public `StepContext`; the core's own steps (`Step<CleanContext>`) see the run's internals too,
+ * and are registered through the same plugin API. `skip` says why the step
  * does not apply to this run (the reason is shown); `run` does the work and records results
  * on the context for later steps.
  */
-export interface Step {
+export interface Step<Context extends StepContext = StepContext> {
   /** Unique id, used to place plugin steps (`before: 'delete'`). */
   id: string;
   title: string;
@@ -28,6 +30,6 @@ export interface Step {
    * after a GC that started). Other steps are skipped once one has failed.
    */
   always?: boolean;
-  skip?(ctx: CleanContext): string | false;
-  run(ctx: CleanContext, io: StepIO): Promise<void>;
+  skip?(ctx: Context): string | false;
+  run(ctx: Context, io: StepIO): Promise<void>;
 }

@@ -11,7 +11,7 @@ export type RemovalMethod =
   /** A unique throwaway manifest pushed to the tag, then deleted by digest: just that tag. */
   | 'throwaway-manifest';
 
-export type ImageStatus = 'pending' | 'absent' | 'deleted' | 'failed';
+export type ImageStatus = 'pending' | 'absent' | 'deleted' | 'failed' | 'skipped';
 
 /** The fate of one listed image, filled in as the pipeline goes. */
 export interface ImageOutcome {
@@ -27,7 +27,7 @@ export interface ImageOutcome {
   keptTags?: string[];
   /** For a digest reference: the tags that went with the manifest. */
   removedTags?: string[];
-  /** Why it failed, was skipped or is absent. */
+  /** Why it failed, was skipped (kept by a plugin's rule) or is absent. */
   reason?: string;
 }
 

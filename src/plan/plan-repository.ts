@@ -11,6 +11,13 @@ export interface TagRemoval {
   storage: boolean;
 }
 
+/** Every action the planner made: the delete step carries out these and no others. */
+const plannedByCore = new WeakSet<DeletionAction>();
+
+export function isPlannedByCore(action: DeletionAction): boolean {
+  return plannedByCore.has(action);
+}
+
 export interface RepositoryPlan {
   actions: DeletionAction[];
   warnings: string[];
@@ -115,6 +122,12 @@ export function planRepository(snapshot: RepositorySnapshot, images: ImageOutcom
     }
   }
 
+  for (const action of actions) {
+    // Frozen: what was planned is what gets carried out.
+    if (action.kind === 'delete-manifest') Object.freeze(action.tags);
+    else Object.freeze(action.keptTags);
+    plannedByCore.add(Object.freeze(action));
+  }
   for (const action of manifestActions.values()) {
     const orphans = referrerTags(action.digest, tagDigest).filter(isKept);
     if (orphans.length > 0) {

@@ -1,8 +1,10 @@
-import { keyIssues } from '../config/issue-message.js';
+import type { z } from 'zod';
+import { keyIssues, type KeyIssue } from '../config/issue-message.js';
 import { configProblem } from '../config/locate-key.js';
 import type { StorageSettings } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
 import type { PluginRegistry } from './plugin-registry.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { Backend, BackendContext } from './types.js';
 
 /**
@@ -24,14 +26,23 @@ export async function createBackend(
     ]);
   }
   const { backend: _id, ...rest } = storage;
-  const parsed = definition.options.safeParse(rest);
-  if (!parsed.success) {
+  const validated = await definition.options['~standard'].validate(rest);
+  if (validated.issues) {
+    const issues = isZodSchema(definition.options) ? (definition.options.safeParse(rest).error?.issues.flatMap(keyIssues) ?? []) : validated.issues.map(standardIssue);
     const problems = await Promise.all(
-      parsed.error.issues.flatMap(keyIssues).map(({ path: keys, message }) =>
-        configProblem(where.file, [...where.keyPath, ...keys], `${[name, ...keys].join('.')}: ${message}`),
-      ),
+      issues.map(({ path: keys, message }) => configProblem(where.file, [...where.keyPath, ...keys], `${[name, ...keys].join('.')}: ${message}`)),
     );
     throw new InputError(`invalid options for storage backend "${storage.backend}"; nothing was touched`, problems);
   }
-  return definition.create(parsed.data, context);
+  return definition.create(validated.value, context);
+}
+
+/** zod gives richer issues (one per unknown key); other libraries' come through Standard Schema. */
+function isZodSchema(schema: unknown): schema is { safeParse(value: unknown): { error?: { issues: z.core.$ZodIssue[] } } } {
+  return typeof (schema as { safeParse?: unknown }).safeParse === 'function' && (schema as StandardSchemaV1)['~standard'].vendor === 'zod';
+}
+
+function standardIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }): KeyIssue {
+  const path = (issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment));
+  return { path, message: issue.message };
 }

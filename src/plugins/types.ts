@@ -1,8 +1,8 @@
-import type { z } from 'zod';
 import type { GcSettings, RestartSettings } from '../config/schema.js';
 import type { Step } from '../pipeline/step.js';
 import type { RegistryRuntime } from '../runtime/registry-runtime.js';
 import type { StorageBackend } from '../storage/storage-backend.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A step contributed by a plugin, placed relative to another step (by default at the end). */
 export interface PluginStep extends Step {
@@ -30,8 +30,8 @@ export interface BackendDefinition<Options = unknown> {
   id: string;
   /** One line for `rc plugins` and docs. */
   summary: string;
-  /** Validates the `storage` keys other than `backend`. */
-  options: z.ZodType<Options>;
+  /** Validates the `storage` keys other than `backend`: any Standard Schema (zod 4, valibot, arktype…). */
+  options: StandardSchemaV1<unknown, Options>;
   create(options: Options, context: BackendContext): Backend | Promise<Backend>;
 }
 

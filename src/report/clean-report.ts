@@ -1,7 +1,7 @@
 import type { CleanContext, GcReport, PrunedRepository, RestartReport } from '../pipeline/context.js';
 import type { RemovalMethod } from '../plan/image-outcome.js';
 
-export type ReportedStatus = 'deleted' | 'absent' | 'failed' | 'would-delete' | 'not-reached';
+export type ReportedStatus = 'deleted' | 'absent' | 'failed' | 'skipped' | 'would-delete' | 'not-reached';
 
 export interface ImageReport {
   image: string;
@@ -45,7 +45,7 @@ export function buildCleanReport(ctx: CleanContext): CleanReport {
       source: image.source,
     };
   });
-  const summary: Record<ReportedStatus, number> = { deleted: 0, absent: 0, failed: 0, 'would-delete': 0, 'not-reached': 0 };
+  const summary: Record<ReportedStatus, number> = { deleted: 0, absent: 0, failed: 0, skipped: 0, 'would-delete': 0, 'not-reached': 0 };
   for (const image of images) summary[image.status]++;
   return {
     dryRun: ctx.options.dryRun,

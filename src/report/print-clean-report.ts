@@ -36,8 +36,8 @@ export function formatCleanReport(report: CleanReport): string {
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);
   const s = report.summary;
   const totals = report.dryRun
-    ? `Dry run, nothing changed: ${s['would-delete']} would be deleted, ${s.absent} absent, ${s.failed} would fail`
-    : `${s.deleted} deleted, ${s.absent} absent, ${s.failed} failed${s['not-reached'] ? `, ${s['not-reached']} not reached` : ''}`;
+    ? `Dry run, nothing changed: ${s['would-delete']} would be deleted, ${s.absent} absent, ${s.failed} would fail${s.skipped ? `, ${s.skipped} kept by a rule` : ''}`
+    : `${s.deleted} deleted, ${s.absent} absent, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''}${s['not-reached'] ? `, ${s['not-reached']} not reached` : ''}`;
   lines.push(totals);
   return lines.join('\n');
 }

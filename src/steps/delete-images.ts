@@ -5,7 +5,8 @@ import { resolveRepository } from '../pipeline/resolve-repository.js';
 import type { Step, StepIO } from '../pipeline/step.js';
 import type { DeletionAction, DeleteManifestAction, RemoveTagAction } from '../plan/deletion-action.js';
 import { settle, type ImageOutcome } from '../plan/image-outcome.js';
-import { planRepository, resetPlanning } from '../plan/plan-repository.js';
+import { isPlannedByCore } from '../plan/plan-repository.js';
+import { planRepositoryInto } from '../pipeline/plan-repository-into.js';
 import { repositoryKey, type RepositorySnapshot } from '../plan/repository-snapshot.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -15,13 +16,19 @@ import { mapLimit } from '../util/map-limit.js';
  * appeared on that digest since the plan was made, and plans again if any did. Multi-arch
  * indexes go first: their platform images only once the index is gone.
  */
-export const deleteImagesStep: Step = {
+export const deleteImagesStep: Step<CleanContext> = {
   id: 'delete',
   title: 'Delete images',
   skip: (ctx) => (ctx.options.dryRun ? 'dry run: nothing is deleted' : ctx.plan.length === 0 ? 'nothing to delete' : false),
   async run(ctx, io) {
+    ctx.deleting = true;
     const byRepository = new Map<string, DeletionAction[]>();
     for (const action of ctx.plan) {
+      // Only what the core planned is carried out: nothing can slip a deletion past its rules.
+      if (!isPlannedByCore(action)) {
+        io.warn(`ignored a deletion of ${action.registry}/${action.repository} that rc did not plan`);
+        continue;
+      }
       const key = repositoryKey(action.registry, action.repository);
       const group = byRepository.get(key);
       if (group) group.push(action);
@@ -87,12 +94,8 @@ async function replanIfChanged(ctx: CleanContext, target: RegistryTarget, snapsh
   const same = snapshot.heads.size === before.size && [...snapshot.heads].every(([tag, head]) => before.get(tag)?.digest === head.digest);
   if (same) return actions;
   io.warn(`${snapshot.registry}/${snapshot.name} changed since it was read; planned again`);
-  const images = ctx.images.filter((i) => i.ref.registry === snapshot.registry && i.ref.repository === snapshot.name);
-  resetPlanning(images);
-  const plan = planRepository(snapshot, images, { tagDelete: target.support?.tagDelete ?? false, storage: target.storage !== undefined });
-  for (const warning of plan.warnings) io.warn(warning);
-  ctx.plan = [...ctx.plan.filter((a) => !actions.includes(a)), ...plan.actions];
-  return plan.actions;
+  for (const warning of planRepositoryInto(ctx, snapshot)) io.warn(warning);
+  return ctx.plan.filter((a) => a.registry === snapshot.registry && a.repository === snapshot.name);
 }
 
 async function carryOut(target: RegistryTarget, action: DeletionAction): Promise<void> {

@@ -11,7 +11,7 @@ import { collectGarbage } from '../maintenance/collect-garbage.js';
  * A GC that started is marked `failed` until it succeeds, so the restart step — which runs
  * even after a failure — restores the registry either way.
  */
-export const garbageCollectStep: Step = {
+export const garbageCollectStep: Step<CleanContext> = {
   id: 'gc',
   title: 'Collect garbage',
   skip(ctx) {

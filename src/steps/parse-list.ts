@@ -1,9 +1,11 @@
 import { imageListFromArguments, readImageList } from '../list/image-list.js';
 import { buildTargets } from '../pipeline/build-targets.js';
+import { plural } from '../util/plural.js';
+import type { CleanContext } from '../pipeline/context.js';
 import type { Step } from '../pipeline/step.js';
 
 /** Reads and validates the whole list (and the registries it names) before anything is touched. */
-export const parseListStep: Step = {
+export const parseListStep: Step<CleanContext> = {
   id: 'parse-list',
   title: 'Read the image list',
   async run(ctx, io) {
@@ -12,12 +14,15 @@ export const parseListStep: Step = {
     for (const duplicate of ctx.list.duplicates) {
       io.warn(`${duplicate.ref.text} is listed more than once (${duplicate.file} lines ${duplicate.lines.join(', ')}); handled once`);
     }
-    ctx.images = ctx.list.entries.map((entry) => ({
-      image: entry.ref.text,
-      ref: entry.ref,
-      source: { file: entry.file, line: entry.line },
-      status: 'pending',
-    }));
+    // The list is fixed from here on: nothing (no plugin) can add an image or change a reference.
+    ctx.images = Object.freeze(
+      ctx.list.entries.map((entry) => ({
+        image: entry.ref.text,
+        ref: Object.freeze({ ...entry.ref }),
+        source: Object.freeze({ file: entry.file, line: entry.line }),
+        status: 'pending' as const,
+      })),
+    ) as CleanContext['images'];
     const hosts = [...new Set(ctx.images.map((image) => image.ref.registry))];
     ctx.registries = await buildTargets(hosts, ctx.config, ctx.plugins, {
       concurrency: ctx.options.concurrency,
@@ -31,7 +36,3 @@ export const parseListStep: Step = {
     );
   },
 };
-
-export function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
-}

@@ -14,7 +14,7 @@ const uploadInFlightMs = 24 * 60 * 60 * 1000;
  * API and storage agree there are no tags and no upload is landing; nested repositories
  * keep their parent directory.
  */
-export const pruneRepositoriesStep: Step = {
+export const pruneRepositoriesStep: Step<CleanContext> = {
   id: 'prune',
   title: 'Prune emptied repositories',
   skip(ctx) {

@@ -12,7 +12,7 @@ const restartMatters =
  * registry's did — then waits until `/v2/` answers again. It is not cancelled by Ctrl-C:
  * it is the step that leaves the registry serving correctly.
  */
-export const restartRegistryStep: Step = {
+export const restartRegistryStep: Step<CleanContext> = {
   id: 'restart',
   title: 'Restart the registry',
   always: true,

@@ -16,7 +16,7 @@ import { mapLimit } from '../util/map-limit.js';
  * before any change — makes sure each registry allows deletion, that its configured storage
  * really is its own, and that the configured GC cannot destroy multi-arch images.
  */
-export const verifyImagesStep: Step = {
+export const verifyImagesStep: Step<CleanContext> = {
   id: 'verify',
   title: 'Check which images exist',
   skip: (ctx) => (ctx.images.length === 0 ? 'no images listed' : false),

@@ -1,0 +1,34 @@
+import { planRepository, resetPlanning } from '../plan/plan-repository.js';
+import type { RepositorySnapshot } from '../plan/repository-snapshot.js';
+import type { CleanContext } from './context.js';
+
+/**
+ * (Re)plans one repository into the run: its images' plan, its actions in `ctx.plan` and
+ * whether the plan empties it. Used when planning first, when the repository changed just
+ * before deletion, and when a plugin vetoes one of its images. Returns the planner's warnings.
+ */
+export function planRepositoryInto(ctx: CleanContext, snapshot: RepositorySnapshot): string[] {
+  const { registry, name } = snapshot;
+  const target = ctx.registries.get(registry)!;
+  const images = ctx.images.filter((i) => i.ref.registry === registry && i.ref.repository === name);
+  resetPlanning(images);
+  const plan = planRepository(snapshot, images, { tagDelete: target.support?.tagDelete ?? false, storage: target.storage !== undefined });
+  ctx.plan = [...ctx.plan.filter((a) => a.registry !== registry || a.repository !== name), ...plan.actions];
+  ctx.pruneCandidates = ctx.pruneCandidates.filter((c) => c.registry !== registry || c.repository !== name);
+  // A repository the registry does not know can only be debris in storage: look only where storage is.
+  const worthChecking = snapshot.tags !== null || target.storage !== undefined;
+  if (worthChecking && leftWithoutTags(snapshot, ctx.plan)) ctx.pruneCandidates.push({ registry, repository: name });
+  return plan.warnings;
+}
+
+/** True when the repository will have no tags once the plan has run. */
+function leftWithoutTags(snapshot: RepositorySnapshot, actions: CleanContext['plan']): boolean {
+  if (snapshot.tags === null) return true;
+  const remaining = new Set(snapshot.tags);
+  for (const action of actions) {
+    if (action.repository !== snapshot.name || action.registry !== snapshot.registry) continue;
+    if (action.kind === 'remove-tag') remaining.delete(action.tag);
+    else for (const tag of action.tags) remaining.delete(tag);
+  }
+  return remaining.size === 0;
+}
