@@ -16,4 +16,6 @@ export type { CleanReport, ImageReport, ReportedStatus } from './report/clean-re
 export type { RegistryClient } from './registry/client.js';
 export type { ImageReference } from './list/image-reference.js';
 export { runCommand, toArgv } from './process/run-command.js';
+export { execStorage, type Exec } from './storage/exec-storage.js';
+export { readGcResult, type GcResult } from './runtime/gc-result.js';
 export { ExitCode } from './errors/exit-codes.js';

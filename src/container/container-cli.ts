@@ -1,5 +1,6 @@
 import { RunError } from '../errors/run-error.js';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/run-command.js';
+import { lastLines } from '../util/last-lines.js';
 
 export type ContainerRuntimeName = 'docker' | 'podman' | 'nerdctl';
 
@@ -28,8 +29,4 @@ export class ContainerCli {
     }
     return result.output;
   }
-}
-
-export function lastLines(output: string, count = 3): string {
-  return output.trim().split('\n').slice(-count).join(' | ');
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ContainerCli } from '../../container/container-cli.js';
 import { containerRuntime } from '../../container/container-runtime.js';
 import { discoverRegistry, type RegistryLayout } from '../../container/discover-registry.js';
-import { execStorage } from '../../container/exec-storage.js';
+import { execStorage } from '../exec-storage.js';
 import { inspectContainer } from '../../container/inspect-container.js';
 import { defineBackend } from '../../plugins/define.js';
 
@@ -37,7 +37,8 @@ export const dockerBackend = defineBackend({
     // an interrupted run left stopped has been started again (runtime.recover).
     let layout: Promise<RegistryLayout> | undefined;
     const discover = () => (layout ??= discoverRegistry(cli, info, settings));
-    const storage = execStorage(cli, info.id, async () => (await discover()).root, `${settings.runtime} container ${info.name}`);
+    const exec = (argv: string[]) => cli.run(['exec', info.id, ...argv]);
+    const storage = execStorage(exec, async () => (await discover()).root, `${settings.runtime} container ${info.name}`);
     return { storage, runtime: containerRuntime(cli, info, discover) };
   },
 });

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { RunError } from '../errors/run-error.js';
-import type { StorageBackend, StorageEntry, StorageUsage } from '../storage/storage-backend.js';
-import { lastLines, type ContainerCli } from './container-cli.js';
+import type { StorageBackend, StorageEntry, StorageUsage } from './storage-backend.js';
+import type { CommandResult } from '../process/run-command.js';
+import { lastLines } from '../util/last-lines.js';
 
 /** Exit status the scripts below use for "no such file or directory". */
 const missing = 3;
@@ -21,12 +22,15 @@ const scripts = {
 /** Paths per `exec` when reading many files: well under any argument-length limit. */
 const batch = 400;
 
+/** Runs an argument vector where the registry's storage is: `docker exec ID …`, `kubectl exec POD -- …`. */
+export type Exec = (argv: string[]) => Promise<CommandResult>;
+
 /**
- * The registry's storage inside its container, reached through `<runtime> exec` — so `rc`
- * works without access to the host's storage path, from any machine that reaches the engine.
- * Needs `sh` in the container (the official image has busybox).
+ * The registry's storage wherever a command can reach it — inside its container through
+ * `<runtime> exec`, in a pod through `kubectl exec` — so `rc` works without access to the
+ * host's storage path. Needs a POSIX `sh` there (the official image has busybox).
  */
-export function execStorage(cli: ContainerCli, containerId: string, storageRoot: () => Promise<string>, label: string): StorageBackend {
+export function execStorage(exec: Exec, storageRoot: () => Promise<string>, label: string): StorageBackend {
   const inside = async (relative: string): Promise<string> => {
     const root = await storageRoot();
     const absolute = path.posix.resolve(root, relative);
@@ -35,7 +39,7 @@ export function execStorage(cli: ContainerCli, containerId: string, storageRoot:
     }
     return absolute;
   };
-  const sh = (script: string, args: string[]) => cli.run(['exec', containerId, 'sh', '-c', script, 'sh', ...args]);
+  const sh = (script: string, args: string[]) => exec(['sh', '-c', script, 'sh', ...args]);
   const fail = (action: string, relative: string, output: string) =>
     new RunError(`cannot ${action} ${relative} in ${label}: ${lastLines(output)}`);
 
