@@ -6,9 +6,7 @@ import { displayPath, listPath } from '../config/load-config.js';
 import { InputError } from '../errors/input-error.js';
 import { readImageList } from '../list/image-list.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
-import { RegistryClient } from '../registry/client.js';
-import { registryUrl } from '../registry/endpoint.js';
-import { configuredCredentials } from '../registry/credentials.js';
+import { connectRegistry } from '../registry/connect-registry.js';
 
 interface RegistryListing {
   registry: string;
@@ -48,10 +46,9 @@ ${exitCodeHelp}`;
     let failed = false;
     for (const host of hosts) {
       const settings = config.registries[host];
-      const client = new RegistryClient(
-        { host, url: registryUrl(host, settings ?? {}), credentials: await configuredCredentials(host, settings, filepath ? displayPath(filepath) : 'config') },
-        { connections: concurrency },
-      );
+      const file = filepath ? displayPath(filepath) : 'config';
+      const warn = (message: string) => process.stderr.write(`Warning: ${message}\n`);
+      const client = await connectRegistry(host, settings, { file, concurrency, warn });
       const listing: RegistryListing = { registry: host, url: client.baseUrl.origin, repositories: [] };
       result.registries.push(listing);
       let header = false;

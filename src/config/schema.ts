@@ -45,7 +45,20 @@ export const restartSchema = z.strictObject({
 export const registrySchema = z.strictObject({
   /** Base URL; default `https://<host>`, or `http://` for loopback and `insecure` hosts. */
   url: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Like Docker's insecure-registries: plain `http://` unless `url` says `https://`, and then
+   * the certificate is not verified (with a warning on every run).
+   */
   insecure: z.boolean().default(false),
+  /** A PEM file with the CA that signed the registry's certificate (a private CA). */
+  ca: z.string().min(1).optional(),
+  /** A client certificate and its key (PEM files), for registries that require mTLS. */
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  /** Seconds a request may take before it counts as failed (and, for reads, is retried). */
+  timeoutSeconds: z.number().positive().default(30),
+  /** How often a read (or a request that never reached the registry) is retried on a connection error, 429 or 5xx. */
+  retries: z.number().int().min(0).max(10).default(4),
   username: z.string().optional(),
   password: z.string().optional(),
   /** Name of an environment variable holding the password (keeps it out of the config file). */

@@ -3,9 +3,7 @@ import type { Config } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
 import { createBackend } from '../plugins/create-backend.js';
 import type { PluginRegistry } from '../plugins/plugin-registry.js';
-import { RegistryClient } from '../registry/client.js';
-import { configuredCredentials } from '../registry/credentials.js';
-import { registryUrl } from '../registry/endpoint.js';
+import { connectRegistry } from '../registry/connect-registry.js';
 import type { GcMode, RegistryRuntime } from '../runtime/registry-runtime.js';
 import { RegistryStorage } from '../storage/registry-storage.js';
 import type { RegistryTarget } from './registry-target.js';
@@ -19,7 +17,7 @@ export async function buildTargets(
   hosts: string[],
   config: Config,
   plugins: PluginRegistry,
-  options: { concurrency: number; configFile: string },
+  options: { concurrency: number; configFile: string; warn: (message: string) => void },
 ): Promise<Map<string, RegistryTarget>> {
   const file = options.configFile;
   if (config.storage && hosts.length > 1 && !hosts.every((h) => config.registries[h]?.storage)) {
@@ -34,10 +32,7 @@ export async function buildTargets(
     const settings = config.registries[host];
     const gc = { ...config.gc, ...definedKeys(settings?.gc) };
     const restart = { ...config.restart, ...definedKeys(settings?.restart) };
-    const client = new RegistryClient(
-      { host, url: registryUrl(host, settings ?? {}), credentials: await configuredCredentials(host, settings, file) },
-      { connections: options.concurrency },
-    );
+    const client = await connectRegistry(host, settings, { file, concurrency: options.concurrency, warn: options.warn });
     const target: RegistryTarget = { host, client, gc, restart };
     const storage = settings?.storage ?? config.storage;
     if (storage) {

@@ -13,6 +13,8 @@ export interface RunCommandOptions {
   signal?: AbortSignal;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Written to the command's stdin (a credential helper reads the registry host there). */
+  input?: string;
 }
 
 /** A configured command as an argument array: arrays stay as they are, strings split on spaces. */
@@ -32,7 +34,7 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
   try {
     const result = await execa(file, args, {
       reject: false,
-      stdin: 'ignore',
+      ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
       env: options.env,
       cancelSignal: options.signal,
       timeout: options.timeoutMs,

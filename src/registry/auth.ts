@@ -81,24 +81,39 @@ export class Authenticator {
     return `Bearer ${token.value}` !== sent;
   }
 
+  /**
+   * A token from the challenge's realm: a GET with basic credentials (or none, for anonymous
+   * pulls), or — holding an identity token — the OAuth2 refresh-token POST docker uses.
+   */
   private async fetchToken(challenge: Challenge, scope: string): Promise<CachedToken> {
     const realm = new URL(challenge.params.realm ?? '');
-    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    for (const one of scope.split(' ').filter(Boolean)) realm.searchParams.append('scope', one);
-    const headers: Record<string, string> = {};
-    if (this.basic) headers.authorization = `Basic ${this.basic}`;
+    const scopes = scope.split(' ').filter(Boolean);
     const safeUrl = `${realm.origin}${realm.pathname}`;
+    const identityToken = this.credentials && 'identityToken' in this.credentials ? this.credentials.identityToken : undefined;
+    const headers: Record<string, string> = {};
+    let form: string | undefined;
+    if (identityToken) {
+      const params = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: identityToken, client_id: 'registry-clean' });
+      if (challenge.params.service) params.set('service', challenge.params.service);
+      if (scopes.length > 0) params.set('scope', scopes.join(' '));
+      form = params.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else {
+      if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+      for (const one of scopes) realm.searchParams.append('scope', one);
+      if (this.basic) headers.authorization = `Basic ${this.basic}`;
+    }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(realm, { method: 'GET', headers, dispatcher: this.dispatcher });
+      response = await request(realm, { method: identityToken ? 'POST' : 'GET', headers, body: form, dispatcher: this.dispatcher });
     } catch (cause) {
-      throw new RegistryError('token server unreachable', { kind: 'unreachable', method: 'GET', url: safeUrl, cause });
+      throw new RegistryError('token server unreachable', { kind: 'unreachable', method: identityToken ? 'POST' : 'GET', url: safeUrl, cause: new Error(String((cause as Error).message ?? cause)) });
     }
     const text = await response.body.text();
     if (response.statusCode !== 200) {
       throw new RegistryError('token server refused the credentials', {
         kind: response.statusCode === 401 ? 'unauthorized' : 'forbidden',
-        method: 'GET',
+        method: identityToken ? 'POST' : 'GET',
         url: safeUrl,
         status: response.statusCode,
         hint: 'check the username and password configured for this registry',
@@ -107,7 +122,7 @@ export class Authenticator {
     const body = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
     const value = body.token ?? body.access_token;
     if (!value) {
-      throw new RegistryError('token server answered without a token', { kind: 'protocol', method: 'GET', url: safeUrl });
+      throw new RegistryError('token server answered without a token', { kind: 'protocol', method: identityToken ? 'POST' : 'GET', url: safeUrl });
     }
     // Refresh 10 s early so a token does not expire between check and use.
     const lifetime = Math.max((body.expires_in ?? 60) - 10, 5) * 1000;

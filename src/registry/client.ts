@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { Authenticator } from './auth.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
+import { defaultRetryPolicy, isIdempotent, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 export interface ManifestHead {
   digest: string;
@@ -37,6 +39,9 @@ export interface RegistryClientOptions {
   connections: number;
   /** Per-request timeout for headers and body, in milliseconds. */
   timeoutMs?: number;
+  /** TLS: a private CA, a client certificate (mTLS), or — loudly — no verification at all. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean };
+  retry?: RetryPolicy;
 }
 
 type Response = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
@@ -54,13 +59,18 @@ export class RegistryClient {
   private readonly dispatcher: Dispatcher;
   private readonly auth: Authenticator;
   private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  /** Requests sent (retries included): the benchmark compares it with the floor. */
+  requests = 0;
 
   constructor(endpoint: RegistryEndpoint, options: RegistryClientOptions) {
     this.host = endpoint.host;
     this.baseUrl = endpoint.url;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retry = options.retry ?? defaultRetryPolicy;
     this.dispatcher = new Agent({
       connections: options.connections,
+      ...(options.tls && { connect: options.tls }),
       keepAliveTimeout: 10_000,
       connectTimeout: Math.min(this.timeoutMs, 10_000),
       headersTimeout: this.timeoutMs,
@@ -81,7 +91,8 @@ export class RegistryClient {
   /** True when `GET /v2/` answers at all; used to wait for a restarting registry. */
   async isUp(): Promise<boolean> {
     try {
-      const response = await this.raw('GET', new URL('/v2/', this.baseUrl), {});
+      // No retries here: the caller polls, and wants each answer as it is.
+      const response = await this.exchange('GET', new URL('/v2/', this.baseUrl), {}, undefined);
       return response.status === 200 || response.status === 401;
     } catch {
       return false;
@@ -167,12 +178,20 @@ export class RegistryClient {
    * By digest this removes the manifest *and untags every tag on it*; by tag only 3.x accepts it.
    */
   async deleteManifest(repository: string, reference: string): Promise<'deleted' | 'absent'> {
-    const response = await this.send('DELETE', `/v2/${repository}/manifests/${reference}`, {
-      scope: deleteScope(repository),
-      ok: [202, 200],
-      absent: [404],
-    });
-    return response.status === 404 ? 'absent' : 'deleted';
+    const path = `/v2/${repository}/manifests/${reference}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.send('DELETE', path, { scope: deleteScope(repository), ok: [202, 200], absent: [404] });
+        // A 404 after a lost answer to an earlier attempt means that attempt did it.
+        return response.status === 404 && attempt === 0 ? 'absent' : 'deleted';
+      } catch (error) {
+        // The outcome is unknown (connection lost, timeout, 5xx): look before deleting again.
+        const unknownOutcome = error instanceof RegistryError && (error.kind === 'unreachable' || error.kind === 'timeout' || error.kind === 'server');
+        if (!unknownOutcome || attempt >= this.retry.retries) throw error;
+        await sleep(retryDelayMs(this.retry, attempt + 1));
+        if ((await this.headManifest(repository, reference)) === null) return 'deleted';
+      }
+    }
   }
 
   /**
@@ -330,7 +349,27 @@ export class RegistryClient {
     return response;
   }
 
+  /**
+   * One exchange, sent again on a connection error, 429 or 5xx when that is safe: GET and HEAD
+   * always; anything else only when the connection was refused (so nothing was sent).
+   */
   private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt > this.retry.retries;
+      try {
+        const response = await this.exchange(method, url, options, authorization);
+        if (last || !isIdempotent(method) || !isRetryableStatus(response.status)) return response;
+        await sleep(retryDelayMs(this.retry, attempt, header(response, 'retry-after')));
+      } catch (error) {
+        const refused = /ECONNREFUSED/.test(String((error as RegistryError).cause instanceof Error ? ((error as RegistryError).cause as Error).message : ''));
+        if (last || !(error instanceof RegistryError) || !(isIdempotent(method) || refused)) throw error;
+        await sleep(retryDelayMs(this.retry, attempt));
+      }
+    }
+  }
+
+  private async exchange(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+    this.requests++;
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;
     try {

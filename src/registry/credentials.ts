@@ -1,14 +1,19 @@
 import type { RegistrySettings } from '../config/schema.js';
 import { configProblem } from '../config/locate-key.js';
 import { InputError } from '../errors/input-error.js';
+import { storedCredentials } from './docker-credentials.js';
 import type { RegistryCredentials } from './endpoint.js';
 
 /**
- * The credentials configured for a registry: a token, or a username with `password` or the
- * environment variable `passwordEnv` names. A missing password is bad input (exit 2), found
- * before any request is made.
+ * The credentials for a registry, first found wins: the config's (a token, or a username with
+ * `password` or the environment variable `passwordEnv` names), then those the user keeps for
+ * docker and podman. A missing password is bad input (exit 2), found before any request.
  */
-export async function configuredCredentials(host: string, settings: RegistrySettings | undefined, file: string): Promise<RegistryCredentials | undefined> {
+export async function registryCredentials(host: string, settings: RegistrySettings | undefined, file: string): Promise<RegistryCredentials | undefined> {
+  return (await configuredCredentials(host, settings, file)) ?? (await storedCredentials(host));
+}
+
+async function configuredCredentials(host: string, settings: RegistrySettings | undefined, file: string): Promise<RegistryCredentials | undefined> {
   if (!settings) return undefined;
   if (settings.token) return { token: settings.token };
   if (!settings.username) return undefined;

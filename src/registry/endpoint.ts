@@ -7,7 +7,12 @@ export interface RegistryEndpoint {
   credentials?: RegistryCredentials;
 }
 
-export type RegistryCredentials = { username: string; password: string } | { token: string };
+export type RegistryCredentials =
+  | { username: string; password: string }
+  /** A bearer token sent as is. */
+  | { token: string }
+  /** An OAuth2 refresh token (docker's `identitytoken`), exchanged at the token realm. */
+  | { identityToken: string };
 
 export interface EndpointSettings {
   url?: string;
