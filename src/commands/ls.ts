@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
-import { displayPath, listPath } from '../config/load-config.js';
-import { InputError } from '../errors/input-error.js';
-import { readImageList } from '../list/image-list.js';
+import { registriesInvolved } from '../cli/registries-involved.js';
+import { displayPath } from '../config/load-config.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
 import { connectRegistry } from '../registry/connect-registry.js';
 
@@ -39,8 +37,7 @@ ${exitCodeHelp}`;
     const { flags } = await this.parse(Ls);
     const loaded = await this.loadUserConfig(flags.config);
     const { config, filepath } = loaded;
-    const configured = Object.keys(config.registries);
-    const hosts = flags.registry ?? (configured.length > 0 ? configured : await hostsFromList(listPath(flags.file, loaded), !flags.file && !config.file));
+    const hosts = await registriesInvolved(flags, loaded);
     const concurrency = flags.concurrency ?? config.concurrency;
     const result: LsResult = { registries: [] };
     let failed = false;
@@ -79,12 +76,4 @@ ${exitCodeHelp}`;
 function formatRepository(repository: RepositoryListing): string {
   if (repository.tags.length === 0) return `  ${repository.name} (no tags)`;
   return repository.tags.map((t) => `  ${repository.name}:${t.tag}${t.digest ? `  ${t.digest}` : ''}`).join('\n');
-}
-
-async function hostsFromList(file: string, isDefault: boolean): Promise<string[]> {
-  if (isDefault && !existsSync(file)) {
-    throw new InputError('no registries to list', [], `pass --registry HOST, configure registries, or keep a ${file} here`);
-  }
-  const list = await readImageList(file);
-  return [...new Set(list.entries.map((e) => e.ref.registry))];
 }

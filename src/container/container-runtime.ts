@@ -39,6 +39,7 @@ export function containerRuntime(cli: ContainerCli, info: ContainerInfo, discove
   return {
     description: `${cli.runtime} container ${info.name}`,
     modes: info.autoRemove ? ['online'] : ['online', 'readonly', 'stopped'],
+    version: async () => (await discover()).version,
     async recover(io) {
       const removed = await removeStandIns();
       const running = (await cli.must(['inspect', '--type', 'container', '--format', '{{.State.Running}}', info.id])).trim() === 'true';

@@ -35,6 +35,10 @@ export function localCommandsRuntime(commands: LocalCommands): RegistryRuntime {
   if (commands.stop && commands.start) modes.push('stopped');
   return {
     description: 'local commands',
+    async version() {
+      const result = await runCommand([commands.gc[0] as string, '--version'], { timeoutMs: 10_000 }).catch(() => undefined);
+      return result?.exitCode === 0 ? /\bv?(\d+\.\d+\.\d+)/.exec(result.output)?.[1] : undefined;
+    },
     modes,
     garbageCollect: gc,
     restart: control(commands.restart, 'restart'),

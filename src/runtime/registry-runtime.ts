@@ -16,6 +16,8 @@ export type GcMode = 'online' | 'readonly' | 'stopped';
 export interface RegistryRuntime {
   /** Shown to users: `local commands`, `docker container registry`. */
   readonly description: string;
+  /** The registry's version (`registry --version`), when the runtime can ask. */
+  version?: () => Promise<string | undefined>;
   /** The GC modes this runtime can carry out. `online` needs only `garbageCollect`. */
   readonly modes: GcMode[];
   /** Runs `registry garbage-collect [flags…] <config>` in the serving registry (online, or inside a read-only window). */

@@ -74,7 +74,7 @@ describe('rc ls', () => {
     try {
       const result = await bare.rc('ls');
       expect(result.exitCode).toBe(2);
-      expect(result.stderr).toContain('no registries to list');
+      expect(result.stderr).toContain('no registries to work on');
       expect(result.stderr).toContain('--registry');
     } finally {
       bare.remove();
