@@ -19,3 +19,6 @@ export { runCommand, toArgv } from './process/run-command.js';
 export { execStorage, type Exec } from './storage/exec-storage.js';
 export { readGcResult, type GcResult } from './runtime/gc-result.js';
 export { ExitCode } from './errors/exit-codes.js';
+export { RcError } from './errors/rc-error.js';
+export { InputError, type InputProblem } from './errors/input-error.js';
+export { RunError } from './errors/run-error.js';

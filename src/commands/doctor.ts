@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { registriesInvolved } from '../cli/registries-involved.js';
@@ -38,6 +39,7 @@ ${exitCodeHelp.replace('nothing failed (images that were already absent are fine
     const targets = await buildTargets(hosts, loaded.config, plugins, {
       concurrency: loaded.config.concurrency,
       configFile: loaded.filepath ? displayPath(loaded.filepath) : 'config',
+      configDir: loaded.filepath ? path.dirname(loaded.filepath) : process.cwd(),
       warn: (message) => warnings.push(message),
     });
     const checks: Check[] = [];

@@ -21,12 +21,12 @@ export class ContainerCli {
     return runCommand([this.runtime, ...global, ...args], options);
   }
 
-  /** Like `run`, but a non-zero exit is an error naming the command and what it printed. */
+  /** Like `run`, but a non-zero exit is an error naming the command and what it printed; returns stdout. */
   async must(args: string[], options: RunCommandOptions = {}): Promise<string> {
     const result = await this.run(args, options);
     if (result.exitCode !== 0) {
       throw new RunError(`${this.runtime} ${args.slice(0, 2).join(' ')} failed (exit status ${result.exitCode}): ${lastLines(result.output)}`);
     }
-    return result.output;
+    return result.stdout;
   }
 }

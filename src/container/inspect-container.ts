@@ -46,7 +46,7 @@ export async function inspectContainer(cli: ContainerCli, container: string): Pr
       },
     );
   }
-  const [json] = JSON.parse(result.output) as InspectJson[];
+  const [json] = JSON.parse(result.stdout) as InspectJson[];
   if (!json) throw new RunError(`${cli.runtime} inspect ${container} printed nothing`);
   return {
     id: json.Id,

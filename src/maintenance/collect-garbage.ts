@@ -25,7 +25,11 @@ export async function collectGarbage(target: RegistryTarget, report: GcReport, o
   const runtime = target.runtime!;
   const mode = report.dryRun ? 'online' : (target.gcMode ?? 'online');
   if (mode === 'online') {
-    if (!report.dryRun) options.warn(`${target.host}: garbage collection runs while the registry serves: a push landing meanwhile can lose its blobs (gc.mode readonly or stopped avoid that)`);
+    if (!report.dryRun) {
+      const safer = runtime.modes.filter((m) => m !== 'online');
+      const avoid = safer.length > 0 ? ` (gc.mode ${safer.join(' or ')} avoids that)` : '';
+      options.warn(`${target.host}: garbage collection runs while the registry serves: a push landing meanwhile can lose its blobs${avoid}`);
+    }
     return readGcResult(await runtime.garbageCollect(options.flags, options.io));
   }
 

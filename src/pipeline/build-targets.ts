@@ -17,7 +17,7 @@ export async function buildTargets(
   hosts: string[],
   config: Config,
   plugins: PluginRegistry,
-  options: { concurrency: number; configFile: string; warn: (message: string) => void },
+  options: { concurrency: number; configFile: string; configDir: string; warn: (message: string) => void },
 ): Promise<Map<string, RegistryTarget>> {
   const file = options.configFile;
   if (config.storage && hosts.length > 1 && !hosts.every((h) => config.registries[h]?.storage)) {
@@ -37,7 +37,7 @@ export async function buildTargets(
     const storage = settings?.storage ?? config.storage;
     if (storage) {
       const keyPath = settings?.storage ? ['registries', host, 'storage'] : ['storage'];
-      const backend = await createBackend(storage, plugins, { host, gc, restart }, { file, keyPath });
+      const backend = await createBackend(storage, plugins, { host, configDir: options.configDir, gc, restart }, { file, keyPath });
       target.storage = new RegistryStorage(backend.storage, options.concurrency);
       target.runtime = backend.runtime;
       if (backend.runtime) target.gcMode = await resolveGcMode(gc.mode, backend.runtime, { file, host, keyPath: settings?.gc?.mode ? ['registries', host, 'gc', 'mode'] : ['gc', 'mode'] });

@@ -84,8 +84,10 @@ export interface CleanContext extends StepContext {
   readonly config: Config;
   readonly signal: AbortSignal;
   readonly plugins: PluginRegistry;
-  /** The config file's path as shown in messages (or "defaults"). */
+  /** The config file's path as shown in messages (or "config" without one). */
   readonly configFile: string;
+  /** The config file's directory (the current directory without one). */
+  readonly configDir: string;
   /** Filled by the parse step: one target per registry named in the list. */
   registries: Map<string, RegistryTarget>;
   list: ImageList;

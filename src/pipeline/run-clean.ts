@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { RendererChoice } from '../cli/renderer.js';
 import { displayPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
@@ -34,6 +35,7 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
     signal: request.signal,
     plugins,
     configFile: request.configFile ? displayPath(request.configFile) : 'config',
+    configDir: request.configFile ? path.dirname(request.configFile) : process.cwd(),
     registries: new Map(),
     list: { entries: [], duplicates: [] },
     images: [],

@@ -27,7 +27,12 @@ export async function loadPlugins(entries: Config['plugins'], configFile: string
     } catch (error) {
       throw new InputError(`${where}: cannot load plugin "${specifier}": ${(error as Error).message.split('\n')[0]}`, [], 'check the path (relative to the config file) or install the package');
     }
-    const plugin = typeof loaded === 'function' ? (loaded as (options?: unknown) => unknown)(options) : loaded;
+    let plugin: unknown;
+    try {
+      plugin = typeof loaded === 'function' ? (loaded as (options?: unknown) => unknown)(options) : loaded;
+    } catch (error) {
+      throw new InputError(`${where}: plugin "${specifier}" refused its options: ${(error as Error).message.split('\n')[0]}`, [], 'check the options given to the plugin in the config');
+    }
     plugins.push(checkPlugin(plugin, `${where} ("${specifier}")`));
   }
   return plugins;

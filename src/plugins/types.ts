@@ -14,6 +14,8 @@ export interface PluginStep extends Step {
 export interface BackendContext {
   /** The registry this storage belongs to (`host[:port]`). */
   host: string;
+  /** The directory of the config file (the current directory without one): resolve relative paths in options against it. */
+  configDir: string;
   gc: GcSettings;
   restart: RestartSettings;
 }

@@ -5,6 +5,8 @@ export interface CommandResult {
   exitCode: number;
   /** stdout and stderr interleaved as printed: what a user would have seen. */
   output: string;
+  /** stdout alone: what to parse (stderr may carry notices such as kubectl's "Defaulted container …"). */
+  stdout: string;
 }
 
 export interface RunCommandOptions {
@@ -31,6 +33,7 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
   const [file, ...args] = argv;
   if (!file) throw new RunError('empty command');
   const lines: string[] = [];
+  const stdout: string[] = [];
   try {
     const result = await execa(file, args, {
       reject: false,
@@ -40,7 +43,7 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
       timeout: options.timeoutMs,
       forceKillAfterDelay: 5_000,
       lines: false,
-      stdout: ['pipe', lineSink(lines, options.onLine)],
+      stdout: ['pipe', lineSink(lines, options.onLine, stdout)],
       stderr: ['pipe', lineSink(lines, options.onLine)],
     });
     if (result.failed && result.exitCode === undefined) {
@@ -49,17 +52,18 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
         hint: result.code === 'ENOENT' ? `install ${file} or configure the command's full path` : undefined,
       });
     }
-    return { exitCode: result.exitCode ?? 1, output: lines.join('\n') };
+    return { exitCode: result.exitCode ?? 1, output: lines.join('\n'), stdout: stdout.join('\n') };
   } catch (error) {
     if (error instanceof RunError) throw error;
     throw new RunError(`command ${argv.join(' ')} could not run: ${(error as Error).message}`);
   }
 }
 
-function lineSink(lines: string[], onLine: ((line: string) => void) | undefined) {
+function lineSink(lines: string[], onLine: ((line: string) => void) | undefined, also?: string[]) {
   return function* (line: unknown) {
     const text = String(line);
     lines.push(text);
+    also?.push(text);
     onLine?.(text);
     yield text;
   };

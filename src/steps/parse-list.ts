@@ -27,6 +27,7 @@ export const parseListStep: Step<CleanContext> = {
     ctx.registries = await buildTargets(hosts, ctx.config, ctx.plugins, {
       concurrency: ctx.options.concurrency,
       configFile: ctx.configFile,
+      configDir: ctx.configDir,
       warn: (message) => io.warn(message),
     });
     const where = 'file' in source ? source.file : 'arguments';

@@ -49,7 +49,7 @@ export function execStorage(exec: Exec, storageRoot: () => Promise<string>, labe
       const result = await sh(scripts.list, [await inside(relative)]);
       if (result.exitCode === missing) return null;
       if (result.exitCode !== 0) throw fail('list', relative, result.output);
-      return result.output
+      return result.stdout
         .split('\n')
         .filter((line) => line.length > 2)
         .map((line): StorageEntry => ({ name: line.slice(2), directory: line.startsWith('d ') }));
@@ -58,14 +58,14 @@ export function execStorage(exec: Exec, storageRoot: () => Promise<string>, labe
       const result = await sh(scripts.read, [await inside(relative)]);
       if (result.exitCode === missing) return null;
       if (result.exitCode !== 0) throw fail('read', relative, result.output);
-      return result.output;
+      return result.stdout;
     },
     async readTexts(relatives) {
       const texts: Array<string | null> = [];
       for (let start = 0; start < relatives.length; start += batch) {
         const chunk = relatives.slice(start, start + batch);
         const result = await sh(scripts.readMany, await Promise.all(chunk.map(inside)));
-        const lines = result.output.split('\n');
+        const lines = result.stdout.split('\n');
         if (result.exitCode !== 0 || lines.length < chunk.length) throw fail('read', chunk[0] ?? '', result.output);
         for (const line of lines.slice(0, chunk.length)) texts.push(line.startsWith('+') ? line.slice(1).trim() : null);
       }
@@ -77,13 +77,13 @@ export function execStorage(exec: Exec, storageRoot: () => Promise<string>, labe
     },
     async removeEmptyDirectory(relative) {
       const result = await sh(scripts.rmdir, [await inside(relative)]);
-      if (result.output.trim().endsWith('removed')) return true;
+      if (result.stdout.trim().endsWith('removed')) return true;
       if (/not empty|no such file|not a directory/i.test(result.output)) return false;
       throw fail('remove', relative, result.output);
     },
     async measure(relative) {
       const result = await sh(scripts.measure, [await inside(relative)]);
-      const [files, bytes] = result.output.trim().split(/\s+/).map(Number);
+      const [files, bytes] = result.stdout.trim().split(/\s+/).map(Number);
       if (result.exitCode !== 0 || !Number.isFinite(files) || !Number.isFinite(bytes)) throw fail('measure', relative, result.output);
       return { files: files ?? 0, bytes: bytes ?? 0 } satisfies StorageUsage;
     },

@@ -94,7 +94,7 @@ describe('garbage collection and restart', () => {
   it('treats garbage collection of a registry that never held a repository as nothing to collect', async () => {
     const backend = await filesystemBackend.create(
       { root: registry.storageRoot },
-      { host: registry.host, gc: { enabled: true, deleteUntagged: false, mode: 'online', dryRun: false, command: ['docker-registry', 'garbage-collect', registry.configPath] }, restart: { enabled: true, timeoutSeconds: 5 } },
+      { host: registry.host, configDir: workspace.dir, gc: { enabled: true, deleteUntagged: false, mode: 'online', dryRun: false, command: ['docker-registry', 'garbage-collect', registry.configPath] }, restart: { enabled: true, timeoutSeconds: 5 } },
     );
     const result = readGcResult(await backend.runtime!.garbageCollect([], {}));
     expect(result).toMatchObject({ ok: true, emptyRegistry: true, blobsDeleted: 0 });
