@@ -63,7 +63,8 @@ ${exitCodeHelp}`;
       } catch (error) {
         failed = true;
         listing.error = (error as Error).message;
-        process.stderr.write(`Error: ${listing.error}\n`);
+        const hint = (error as { hint?: string }).hint;
+        process.stderr.write(`Error: ${listing.error}${hint ? `\nHint: ${hint}` : ''}\n`);
       } finally {
         await client.close();
       }

@@ -75,7 +75,7 @@ export async function loadConfig(options: { explicitPath?: string; cwd?: string;
     throw new InputError(
       'cannot load the config; nothing was touched',
       [{ file, ...(lineNumber !== undefined && { line: lineNumber }), message: firstLine(error) }],
-      'fix the syntax error in the config file',
+      'fix the error in the config file shown above (a syntax error, or an error thrown while it loads)',
     );
   }
   if (!result) return { config: configSchema.parse({}), filepath: undefined };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Plugin } from '../plugins/types.js';
 
 /** Requests in flight per registry unless configured: measured in bench/ (see README, Performance). */
 export const defaultConcurrency = 16;
@@ -74,7 +75,9 @@ export const registrySchema = z.strictObject({
 
 /** A plugin object, a module specifier, or `[specifier, options]` (for JSON/YAML configs). */
 const pluginEntry = z.union([
-  z.looseObject({ name: z.string().min(1) }),
+  z.custom<Plugin>((value) => typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Plugin).name === 'string', {
+    message: 'expected a plugin (an object with a name), a module name, or [module, options]',
+  }),
   z.string().min(1),
   z.tuple([z.string().min(1), z.unknown()]),
 ]);

@@ -5,7 +5,7 @@ import type { ContainerCli } from './container-cli.js';
 export interface ContainerInfo {
   id: string;
   name: string;
-  /** The image it runs, as the runtime names it (to start the same image again). */
+  /** The image it runs, by id: the tag it was started from may point elsewhere by now (a pull of `registry:latest`). */
   image: string;
   running: boolean;
   /** Removed when stopped (`--rm`): it must never be stopped. */
@@ -51,7 +51,7 @@ export async function inspectContainer(cli: ContainerCli, container: string): Pr
   return {
     id: json.Id,
     name: json.Name.replace(/^\//, ''),
-    image: json.Config?.Image ?? json.Image,
+    image: json.Image,
     running: json.State?.Running ?? false,
     autoRemove: json.HostConfig?.AutoRemove ?? false,
     env: json.Config?.Env ?? [],

@@ -36,11 +36,18 @@ export async function collectGarbage(target: RegistryTarget, report: GcReport, o
   report.cameBack = false;
   let result: GcResult | undefined;
   let failure: unknown;
+  /** An upload the read-only check saw accepted: its leftovers are removed once storage is reachable again. */
+  let acceptedUpload: string | undefined;
   try {
     if (mode === 'readonly') {
       await runtime.restartReadOnly!(options.io);
       await waitUntilUp(target, 'the read-only restart');
-      await confirmReadOnly(target);
+      acceptedUpload = await uploadAccepted(target);
+      if (acceptedUpload !== undefined) {
+        throw new RunError(`registry ${target.host} still accepted an upload after the read-only restart; garbage collection was not run`, {
+          hint: 'check that the read-only restart sets storage.maintenance.readonly (REGISTRY_STORAGE_MAINTENANCE_READONLY=\'{"enabled":true}\')',
+        });
+      }
       result = readGcResult(await runtime.garbageCollect(options.flags, options.io));
     } else {
       await runtime.stop!(options.io);
@@ -53,6 +60,7 @@ export async function collectGarbage(target: RegistryTarget, report: GcReport, o
       if (mode === 'readonly') await runtime.restart!(options.io);
       else await runtime.start!(options.io);
       await waitUntilUp(target, mode === 'readonly' ? 'the writable restart' : 'the start');
+      if (acceptedUpload !== undefined) await target.storage?.removeProbe(probeRepository, acceptedUpload);
       // Back writable, and this storage is still its storage: an upload lands in it.
       await confirmStorage(target, probeRepository, { removeRepository: true });
       report.cameBack = true;
@@ -68,15 +76,16 @@ export async function collectGarbage(target: RegistryTarget, report: GcReport, o
   return result as GcResult;
 }
 
-/** Read-only must be seen, not assumed: an upload has to be refused before GC may run. */
-async function confirmReadOnly(target: RegistryTarget): Promise<void> {
+/**
+ * Read-only must be seen, not assumed: an upload has to be refused before GC may run. Returns
+ * the id of an upload that was accepted after all (cancelled again; storage may be out of reach
+ * while the registry's own container is stopped, so its leftovers are removed later).
+ */
+async function uploadAccepted(target: RegistryTarget): Promise<string | undefined> {
   const upload = await target.client.tryStartUpload(probeRepository);
-  if (upload === null) return;
+  if (upload === null) return undefined;
   await target.client.cancelUpload(probeRepository, upload.location);
-  await target.storage?.removeProbe(probeRepository, upload.id);
-  throw new RunError(`registry ${target.host} still accepted an upload after the read-only restart; garbage collection was not run`, {
-    hint: 'check that the read-only restart sets storage.maintenance.readonly (REGISTRY_STORAGE_MAINTENANCE_READONLY=\'{"enabled":true}\')',
-  });
+  return upload.id;
 }
 
 function describe(error: unknown): string {

@@ -105,6 +105,8 @@ export interface CleanContext extends StepContext {
   gcOwed: Set<string>;
   /** Steps that did not run, with the reason shown to the user. */
   skipped: Map<string, string>;
-  /** Set when the delete step starts: from then on nothing may veto. */
-  deleting: boolean;
+  /** Steps the pipeline has reached, run or skipped: once `delete` is reached, nothing may veto. */
+  reached: Set<string>;
+  /** The first step failure, as soon as it happens (so a step that always runs can report it). */
+  failure?: unknown;
 }

@@ -29,7 +29,7 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
   const ctx: CleanContext = {
     veto: (image, reason) => vetoImage(ctx, image, reason),
     report: () => buildCleanReport(ctx),
-    deleting: false,
+    reached: new Set(),
     options: request.options,
     config: request.config,
     signal: request.signal,
@@ -57,13 +57,7 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
   } finally {
     await Promise.allSettled([...ctx.registries.values()].flatMap((t) => [t.client.close(), t.storage?.close()]));
   }
+  if (error !== undefined && ctx.failure === undefined) ctx.failure = error;
   const report = buildCleanReport(ctx);
-  if (error !== undefined) {
-    report.error = {
-      message: error instanceof Error ? error.message : String(error),
-      ...(error instanceof RcError && error.hint ? { hint: error.hint } : {}),
-      exitCode: error instanceof RcError ? error.exitCode : ExitCode.failed,
-    };
-  }
   return error === undefined ? { report } : { report, error };
 }

@@ -12,11 +12,11 @@ import type { StepIO } from './step.js';
  * failure is thrown. Renderer output goes to stderr so stdout stays for results and JSON.
  */
 export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, renderer: RendererChoice, corePlugin: string): Promise<void> {
-  let failure: { error: unknown } | undefined;
   const tasks: ListrTask<CleanContext>[] = steps.map(({ step, plugin }) => ({
     title: step.title,
     skip: (context) => {
-      const reason = failure && !step.always ? 'not run: an earlier step failed' : (step.skip?.(context) ?? false);
+      context.reached.add(step.id);
+      const reason = context.failure !== undefined && !step.always ? 'not run: an earlier step failed' : (step.skip?.(context) ?? false);
       if (reason) context.skipped.set(step.id, reason);
       return reason || false;
     },
@@ -43,7 +43,7 @@ export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, rend
         await step.run(context, io);
       } catch (error) {
         const reported = plugin === corePlugin ? error : pluginFailure(plugin, step.id, error);
-        failure ??= { error: reported };
+        if (context.failure === undefined) context.failure = reported;
         throw reported;
       }
     },
@@ -62,7 +62,7 @@ export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, rend
     fallbackRendererOptions: { logger },
   });
   await listr.run();
-  if (failure) throw failure.error;
+  if (ctx.failure !== undefined) throw ctx.failure;
 }
 
 function pluginFailure(plugin: string, stepId: string, error: unknown): RcError {

@@ -10,7 +10,7 @@ import { planRepositoryInto } from './plan-repository-into.js';
  * taken it along becomes the removal of the other tags on their own.
  */
 export function vetoImage(ctx: CleanContext, text: string, reason: string): void {
-  if (ctx.deleting) throw new RunError(`cannot keep ${text}: deletion has already started (place the step before "delete")`);
+  if (ctx.reached.has('delete')) throw new RunError(`cannot keep ${text}: deletion has already started (place the step before "delete")`);
   const image = ctx.images.find((i) => i.image === text);
   if (!image) throw new RunError(`cannot keep ${text}: it is not in the image list`);
   if (image.status !== 'pending') return;

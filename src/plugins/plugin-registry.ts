@@ -55,14 +55,22 @@ function orderSteps(steps: ResolvedStep[]): ResolvedStep[] {
   }
   const anchored = steps.filter(({ step }) => step.before || step.after);
   const ordered = steps.filter(({ step }) => !step.before && !step.after);
+  // Several steps after one anchor keep the order the config lists them in.
+  const lastAfter = new Map<string, string>();
   let remaining = anchored;
   while (remaining.length > 0) {
     const before = remaining.length;
     remaining = remaining.filter((entry) => {
-      const anchor = entry.step.before ?? entry.step.after;
+      const anchor = (entry.step.before ?? entry.step.after) as string;
       const at = ordered.findIndex(({ step }) => step.id === anchor);
       if (at === -1) return true;
-      ordered.splice(entry.step.before ? at : at + 1, 0, entry);
+      if (entry.step.before) ordered.splice(at, 0, entry);
+      else {
+        const previous = lastAfter.get(anchor);
+        const after = previous === undefined ? at : ordered.findIndex(({ step }) => step.id === previous);
+        ordered.splice(after + 1, 0, entry);
+        lastAfter.set(anchor, entry.step.id);
+      }
       return false;
     });
     if (remaining.length === before) {

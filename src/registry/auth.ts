@@ -30,7 +30,10 @@ interface CachedToken {
  */
 export class Authenticator {
   private basic: string | undefined;
+  /** Tokens by the scope the registry's challenge named. */
   private readonly tokens = new Map<string, CachedToken>();
+  /** The scope a request asked for → the scope the registry's challenge named for it. */
+  private readonly challengedScope = new Map<string, string>();
   /** Token fetches in flight per scope: concurrent 401s for one scope share one fetch. */
   private readonly fetching = new Map<string, Promise<CachedToken>>();
   private scheme: 'basic' | 'bearer' | undefined;
@@ -38,6 +41,8 @@ export class Authenticator {
   constructor(
     private readonly credentials: RegistryCredentials | undefined,
     private readonly dispatcher: Dispatcher,
+    /** The registry these credentials are for, named in errors. */
+    private readonly registry?: string,
   ) {
     if (credentials && 'username' in credentials) {
       this.basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
@@ -48,8 +53,8 @@ export class Authenticator {
   headerFor(scope: string): string | undefined {
     if (this.scheme === 'basic' && this.basic) return `Basic ${this.basic}`;
     if (this.scheme === 'bearer') {
-      const token = this.tokens.get(scope);
-      if (token && token.expiresAt > Date.now()) return `Bearer ${token.value}`;
+      const token = this.validToken(this.challengedScope.get(scope) ?? scope);
+      if (token) return `Bearer ${token.value}`;
     }
     if (this.credentials && 'token' in this.credentials && this.scheme !== 'basic') {
       return `Bearer ${this.credentials.token}`;
@@ -71,14 +76,24 @@ export class Authenticator {
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
     this.scheme = 'bearer';
     const wanted = challenge.params.scope ?? scope;
-    let pending = this.fetching.get(wanted);
-    if (!pending) {
-      pending = this.fetchToken(challenge, wanted).finally(() => this.fetching.delete(wanted));
-      this.fetching.set(wanted, pending);
+    this.challengedScope.set(scope, wanted);
+    // A token already held for the scope the registry names is used as it is: one fetch per scope.
+    let token = this.validToken(wanted);
+    if (!token || `Bearer ${token.value}` === sent) {
+      let pending = this.fetching.get(wanted);
+      if (!pending) {
+        pending = this.fetchToken(challenge, wanted).finally(() => this.fetching.delete(wanted));
+        this.fetching.set(wanted, pending);
+      }
+      token = await pending;
+      this.tokens.set(wanted, token);
     }
-    const token = await pending;
-    this.tokens.set(scope, token);
     return `Bearer ${token.value}` !== sent;
+  }
+
+  private validToken(scope: string): CachedToken | undefined {
+    const token = this.tokens.get(scope);
+    return token && token.expiresAt > Date.now() ? token : undefined;
   }
 
   /**
@@ -111,7 +126,7 @@ export class Authenticator {
     }
     const text = await response.body.text();
     if (response.statusCode !== 200) {
-      throw new RegistryError('token server refused the credentials', {
+      throw new RegistryError(`token server refused the credentials${this.registry ? ` for registry ${this.registry}` : ''}`, {
         kind: response.statusCode === 401 ? 'unauthorized' : 'forbidden',
         method: identityToken ? 'POST' : 'GET',
         url: safeUrl,

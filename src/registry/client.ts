@@ -76,7 +76,7 @@ export class RegistryClient {
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
-    this.auth = new Authenticator(endpoint.credentials, this.dispatcher);
+    this.auth = new Authenticator(endpoint.credentials, this.dispatcher, endpoint.host);
   }
 
   async close(): Promise<void> {
@@ -259,7 +259,8 @@ export class RegistryClient {
 
   /** Cancels an upload started with `startUpload`; the registry removes its `_uploads/<id>`. */
   async cancelUpload(repository: string, location: URL): Promise<void> {
-    await this.sendUrl('DELETE', location, { scope: pushScope(repository), ok: [204, 200], absent: [404] });
+    // distribution asks for the `delete` action on every DELETE, an upload's included.
+    await this.sendUrl('DELETE', location, { scope: deleteScope(repository), ok: [204, 200], absent: [404] });
   }
 
   /** Uploads a small blob in one request (POST, then PUT with the digest). Returns its digest. */
@@ -323,7 +324,9 @@ export class RegistryClient {
   private expectStatus(method: string, path: string, response: Response, ok: number[]): void {
     if (ok.includes(response.status)) return;
     const code = registryErrorCode(response.body.toString('utf8'));
-    const kind = kindForStatus(response.status, code);
+    // A 401 whose challenge says insufficient_scope: the credentials are fine, the rights are not.
+    const insufficient = response.status === 401 && /error="?insufficient_scope/.test(header(response, 'www-authenticate') ?? '');
+    const kind = insufficient ? 'forbidden' : kindForStatus(response.status, code);
     throw new RegistryError(describeFailure(kind, this.host), {
       kind,
       method,
@@ -362,7 +365,9 @@ export class RegistryClient {
         await sleep(retryDelayMs(this.retry, attempt, header(response, 'retry-after')));
       } catch (error) {
         const refused = /ECONNREFUSED/.test(String((error as RegistryError).cause instanceof Error ? ((error as RegistryError).cause as Error).message : ''));
-        if (last || !(error instanceof RegistryError) || !(isIdempotent(method) || refused)) throw error;
+        // A certificate problem does not go away by asking again.
+        const certificate = error instanceof RegistryError && error.kind === 'tls';
+        if (last || certificate || !(error instanceof RegistryError) || !(isIdempotent(method) || refused)) throw error;
         await sleep(retryDelayMs(this.retry, attempt));
       }
     }
@@ -383,17 +388,39 @@ export class RegistryClient {
       if (method === 'HEAD') await response.body.dump();
       return { status: response.statusCode, headers: response.headers, body };
     } catch (cause) {
-      const timedOut = /timeout/i.test(String((cause as { code?: string }).code ?? (cause as Error).message));
-      throw new RegistryError(timedOut ? `registry ${this.host} did not answer in time` : `cannot reach registry ${this.host}`, {
-        kind: timedOut ? 'timeout' : 'unreachable',
-        method,
-        url: this.safeUrl(`${url.pathname}${url.search}`),
-        cause: causeWithoutSecrets(cause),
-        hint: timedOut
-          ? 'the registry is overloaded or the network is slow; retry, or lower --concurrency'
-          : `check that the registry runs and that ${this.baseUrl.origin} is its address (config: registries["${this.host}"].url)`,
+      throw this.transportError(method, url, cause);
+    }
+  }
+
+  /** Why a request got no answer, in words that say what to do: unreachable, timed out, or a TLS problem. */
+  private transportError(method: string, url: URL, cause: unknown): RegistryError {
+    const clean = causeWithoutSecrets(cause);
+    const code = String((cause as { code?: string }).code ?? '');
+    const detail = clean.message;
+    const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
+    const settings = `registries["${this.host}"]`;
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(`${code} ${detail}`)) {
+      return new RegistryError(`the TLS certificate of registry ${this.host} is not trusted: ${detail}`, {
+        kind: 'tls',
+        ...where,
+        hint: `set ${settings}.ca to the PEM file of the CA that signed it (or, at your own risk, ${settings}.insecure: true)`,
       });
     }
+    if (/timeout/i.test(`${code} ${detail}`)) {
+      return new RegistryError(`registry ${this.host} did not answer in time (${detail})`, {
+        kind: 'timeout',
+        ...where,
+        hint: `the registry is overloaded or the network is slow; retry, lower --concurrency, or raise ${settings}.timeoutSeconds`,
+      });
+    }
+    const mtls = url.protocol === 'https:' && /other side closed|socket hang up|ECONNRESET|certificate required|handshake/i.test(detail);
+    return new RegistryError(`cannot reach registry ${this.host}: ${detail}`, {
+      kind: 'unreachable',
+      ...where,
+      hint: mtls
+        ? `the registry closed the TLS connection: if it requires a client certificate (mTLS), set ${settings}.cert and .key`
+        : `check that the registry runs and that ${this.baseUrl.origin} is its address (${settings}.url)`,
+    });
   }
 
   /**
@@ -438,7 +465,7 @@ function describeFailure(kind: string, host: string): string {
     case 'unauthorized':
       return `registry ${host} refused our credentials`;
     case 'forbidden':
-      return `registry ${host} forbids this operation for our credentials`;
+      return `registry ${host} refused: the account lacks the rights for this operation`;
     case 'unsupported':
       return `registry ${host} does not support this operation`;
     case 'server':

@@ -18,7 +18,8 @@ interface AuthFile {
  * `$XDG_RUNTIME_DIR/containers/auth.json`). A file that exists but cannot be read is bad input.
  */
 export async function storedCredentials(host: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCredentials | undefined> {
-  const dockerConfig = path.join(env.DOCKER_CONFIG ?? path.join(homedir(), '.docker'), 'config.json');
+  // Docker treats an empty DOCKER_CONFIG as unset.
+  const dockerConfig = path.join(env.DOCKER_CONFIG || path.join(homedir(), '.docker'), 'config.json');
   const docker = await readAuthFile(dockerConfig);
   if (docker) {
     const helper = docker.credHelpers?.[host] ?? entryFor(docker.credHelpers ?? {}, host) ?? docker.credsStore;

@@ -3,6 +3,7 @@ import { RunError } from '../errors/run-error.js';
 export type RegistryErrorKind =
   | 'unreachable'
   | 'timeout'
+  | 'tls'
   | 'unauthorized'
   | 'forbidden'
   | 'not-found'

@@ -1,3 +1,5 @@
+import { ExitCode } from '../errors/exit-codes.js';
+import { RcError } from '../errors/rc-error.js';
 import type { CleanContext, GcReport, PrunedRepository, RestartReport } from '../pipeline/context.js';
 import type { RemovalMethod } from '../plan/image-outcome.js';
 
@@ -56,6 +58,15 @@ export function buildCleanReport(ctx: CleanContext): CleanReport {
     restart: ctx.restart,
     skipped: Object.fromEntries(ctx.skipped),
     warnings: ctx.warnings,
+    ...(ctx.failure !== undefined && { error: describeFailure(ctx.failure) }),
+  };
+}
+
+function describeFailure(error: unknown): NonNullable<CleanReport['error']> {
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    ...(error instanceof RcError && error.hint ? { hint: error.hint } : {}),
+    exitCode: error instanceof RcError ? error.exitCode : ExitCode.failed,
   };
 }
 

@@ -21,7 +21,6 @@ export const deleteImagesStep: Step<CleanContext> = {
   title: 'Delete images',
   skip: (ctx) => (ctx.options.dryRun ? 'dry run: nothing is deleted' : ctx.plan.length === 0 ? 'nothing to delete' : false),
   async run(ctx, io) {
-    ctx.deleting = true;
     const byRepository = new Map<string, DeletionAction[]>();
     for (const action of ctx.plan) {
       // Only what the core planned is carried out: nothing can slip a deletion past its rules.

@@ -81,5 +81,6 @@ function decide(ctx: CleanContext, target: RegistryTarget): GcReport {
     ? ctx.plan.some((a) => a.registry === registry) || ctx.pruned.some((p) => p.registry === registry)
     : ctx.images.some((i) => i.ref.registry === registry && i.status === 'deleted') || ctx.pruned.some((p) => p.registry === registry);
   if (!changed && !ctx.gcOwed.has(registry)) return skipped(nothingDeleted);
-  return { registry, status: 'not-reached', mode: target.gcMode ?? 'online', ...(target.gc.dryRun && { dryRun: true }) };
+  // A dry-run GC deletes nothing, so it runs online, without a maintenance window.
+  return { registry, status: 'not-reached', mode: target.gc.dryRun ? 'online' : (target.gcMode ?? 'online'), ...(target.gc.dryRun && { dryRun: true }) };
 }

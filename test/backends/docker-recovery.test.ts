@@ -24,7 +24,7 @@ describe('docker backend after an interrupted run', () => {
     await registry.push('app', 'kept', makeImage({ seed: 'recovery/kept' }));
     // A registry binary whose garbage collection takes a while, so the run can be killed inside the window.
     // It lives in the storage volume, so the read-only stand-in (same volumes) has it too.
-    await registry.exec(['sh', '-c', 'printf \'#!/bin/sh\\n[ "$1" = garbage-collect ] && sleep 5\\nexec /bin/registry "$@"\\n\' > /var/lib/registry/slow-registry && chmod +x /var/lib/registry/slow-registry']);
+    await registry.exec(['sh', '-c', 'printf \'#!/bin/sh\\n[ "$1" = garbage-collect ] && sleep 15\\nexec /bin/registry "$@"\\n\' > /var/lib/registry/slow-registry && chmod +x /var/lib/registry/slow-registry']);
     workspace = createWorkspace();
     workspace.writeList([`${registry.host}/app:old`]);
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name, binary: '/var/lib/registry/slow-registry' } });
@@ -40,7 +40,7 @@ describe('docker backend after an interrupted run', () => {
     const exited = new Promise((resolve) => killed.once('exit', resolve));
     const standIn = `${registry.name}-rc-readonly`;
     let sawStandIn = false;
-    for (let i = 0; i < 200 && !sawStandIn; i++) {
+    for (let i = 0; i < 600 && !sawStandIn; i++) {
       const { stdout } = await docker(['ps', '--filter', `name=^${standIn}$`, '--format', '{{.Names}}'], engine.env);
       sawStandIn = stdout.trim() === standIn;
       if (!sawStandIn) await sleep(100);
