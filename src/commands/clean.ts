@@ -36,6 +36,7 @@ ${exitCodeHelp}`;
     'dry-run': Flags.boolean({ char: 'n', summary: 'Print the full plan and change nothing.', default: false }),
     gc: Flags.boolean({ summary: 'Run the registry\'s garbage collection after deleting.', default: true, allowNo: true }),
     restart: Flags.boolean({ summary: 'Restart the registry after garbage collection.', default: true, allowNo: true }),
+    'force-gc': Flags.boolean({ summary: 'Collect garbage even if this run deletes nothing (to finish an interrupted or failed collection).', default: false }),
     concurrency: Flags.integer({ summary: 'Requests in flight at once per registry.', min: 1, max: 256 }),
   };
 
@@ -69,6 +70,7 @@ ${exitCodeHelp}`;
           dryRun: flags['dry-run'],
           concurrency: flags.concurrency ?? config.concurrency,
           gc: flags.gc,
+          forceGc: flags['force-gc'],
           restart: flags.restart,
           source: images.length > 0 ? { images } : { file },
         },

@@ -1,10 +1,9 @@
 import type { Config } from '../config/schema.js';
+import { probeRepository } from '../maintenance/recover-registry.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { RegistryError } from '../registry/errors.js';
 
-/** A probe repository of our own: the checks touch no real repository. */
-const probeRepository = 'registry-clean-probe';
 
 export interface Check {
   registry: string;

@@ -4,10 +4,9 @@ import type { GcReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { readGcResult, type GcResult } from '../runtime/gc-result.js';
 import type { CommandIO } from '../runtime/registry-runtime.js';
+import { probeRepository } from './recover-registry.js';
 import { waitUntilUp } from './wait-until-up.js';
 
-/** A repository name of our own for the read-only probe: an accepted upload there touches no real repository. */
-const probeRepository = 'registry-clean-probe';
 
 export interface CollectOptions {
   flags: string[];

@@ -22,7 +22,7 @@ export async function confirmStorage(target: RegistryTarget, repository: string,
   }
   if (!found) {
     throw new RunError(
-      `the configured storage (${storage.description}) is not the storage of registry ${target.host}: an upload started on the registry did not appear in it; nothing was changed`,
+      `the configured storage (${storage.description}) is not the storage of registry ${target.host}: an upload started on the registry did not appear in it; nothing was changed (the registry's own storage may keep the cancelled upload's record, ${repository}/_uploads/${upload.id}: harmless, and the registry purges it after 168 hours)`,
       { hint: `point storage at the root directory of the registry serving ${target.client.baseUrl.origin} (its rootdirectory), or configure it under registries["${target.host}"].storage` },
     );
   }

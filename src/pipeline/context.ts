@@ -15,6 +15,8 @@ export interface CleanOptions {
   /** Requests in flight at once per registry. */
   concurrency: number;
   gc: boolean;
+  /** Collect garbage even where nothing was deleted (to finish an interrupted run's collection). */
+  forceGc: boolean;
   restart: boolean;
   /** Where the images come from: a list file, or arguments. */
   source: { file: string } | { images: string[] };

@@ -46,8 +46,9 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
       stdout: ['pipe', lineSink(lines, options.onLine, stdout)],
       stderr: ['pipe', lineSink(lines, options.onLine)],
     });
-    if (result.failed && result.exitCode === undefined) {
-      const reason = result.isCanceled ? 'was cancelled' : result.timedOut ? 'timed out' : `could not run: ${result.shortMessage}`;
+    // Cancelled counts as cancelled even when the command caught the signal and exited with a status of its own.
+    if (result.isCanceled || (result.failed && result.exitCode === undefined)) {
+      const reason = result.isCanceled ? 'was interrupted' : result.timedOut ? 'timed out' : `could not run: ${result.shortMessage}`;
       throw new RunError(`command ${argv.join(' ')} ${reason}`, {
         hint: result.code === 'ENOENT' ? `install ${file} or configure the command's full path` : undefined,
       });

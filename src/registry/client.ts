@@ -246,9 +246,15 @@ export class RegistryClient {
    * (read-only maintenance mode answers 405). Used to confirm a registry is read-only.
    */
   async tryStartUpload(repository: string): Promise<{ id: string; location: URL } | null> {
+    const attempt = await this.probeUpload(repository);
+    return 'refused' in attempt ? null : attempt;
+  }
+
+  /** Starts an upload, or says with which status the registry refused it (405: read-only maintenance mode). */
+  async probeUpload(repository: string): Promise<{ id: string; location: URL } | { refused: number }> {
     const path = `/v2/${repository}/blobs/uploads/`;
     const response = await this.raw('POST', new URL(path, this.baseUrl), { scope: pushScope(repository) });
-    if (response.status !== 202) return null;
+    if (response.status !== 202) return { refused: response.status };
     const location = header(response, 'location');
     const id = header(response, 'docker-upload-uuid');
     if (!location || !id) {

@@ -40,6 +40,9 @@ export const garbageCollectStep: Step<CleanContext> = {
         flags,
         io: { onLine: (line) => io.detail(line), signal: ctx.signal },
         warn: (message) => io.warn(message),
+      }).catch((error: unknown) => {
+        if (!ctx.signal.aborted) throw error;
+        throw new RunError(`garbage collection on ${report.registry} was interrupted`, { cause: error, hint: 'run rc clean --force-gc to collect what this run deleted' });
       });
       const { output, ...summary } = result;
       report.result = summary;
@@ -80,7 +83,7 @@ function decide(ctx: CleanContext, target: RegistryTarget): GcReport {
   const changed = ctx.options.dryRun
     ? ctx.plan.some((a) => a.registry === registry) || ctx.pruned.some((p) => p.registry === registry)
     : ctx.images.some((i) => i.ref.registry === registry && i.status === 'deleted') || ctx.pruned.some((p) => p.registry === registry);
-  if (!changed && !ctx.gcOwed.has(registry)) return skipped(nothingDeleted);
+  if (!changed && !ctx.gcOwed.has(registry) && !ctx.options.forceGc) return skipped(nothingDeleted);
   // A dry-run GC deletes nothing, so it runs online, without a maintenance window.
   return { registry, status: 'not-reached', mode: target.gc.dryRun ? 'online' : (target.gcMode ?? 'online'), ...(target.gc.dryRun && { dryRun: true }) };
 }

@@ -1,7 +1,7 @@
 import { RunError } from '../errors/run-error.js';
 import { walkRegistry } from '../listing/walk-registry.js';
 import type { CleanContext } from '../pipeline/context.js';
-import { waitUntilUp } from '../maintenance/wait-until-up.js';
+import { recoverRegistry } from '../maintenance/recover-registry.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
@@ -25,14 +25,7 @@ export const verifyImagesStep: Step<CleanContext> = {
     let done = 0;
     for (const target of ctx.registries.values()) {
       // A run interrupted inside its GC window may have left the registry stopped or read-only.
-      if (!ctx.options.dryRun && target.runtime?.recover) {
-        const recovered = await target.runtime.recover({ onLine: (line) => io.detail(line) });
-        if (recovered) {
-          ctx.gcOwed.add(target.host);
-          io.warn(`${target.host}: ${recovered}; its garbage collection runs again`);
-          await waitUntilUp(target, 'the recovery');
-        }
-      }
+      await recoverRegistry(ctx, target, io);
       await target.client.ping();
     }
     await mapLimit(
