@@ -2,8 +2,6 @@ import path from 'node:path';
 import type { RendererChoice } from '../cli/renderer.js';
 import { displayPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { RcError } from '../errors/rc-error.js';
-import { ExitCode } from '../errors/exit-codes.js';
 import { corePlugin, corePluginName } from '../plugins/core-plugin.js';
 import { loadPlugins } from '../plugins/load-plugins.js';
 import { PluginRegistry } from '../plugins/plugin-registry.js';

@@ -3,7 +3,7 @@ import type { CleanContext } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { resolveRepository } from '../pipeline/resolve-repository.js';
 import type { Step, StepIO } from '../pipeline/step.js';
-import type { DeletionAction, DeleteManifestAction, RemoveTagAction } from '../plan/deletion-action.js';
+import type { DeletionAction, DeleteManifestAction } from '../plan/deletion-action.js';
 import { settle, type ImageOutcome } from '../plan/image-outcome.js';
 import { isPlannedByCore } from '../plan/plan-repository.js';
 import { planRepositoryInto } from '../pipeline/plan-repository-into.js';
