@@ -107,7 +107,8 @@ async function main(): Promise<number> {
   const config = {
     storage: { backend: 'filesystem', root: registry.storageRoot },
     gc: { command: ['docker-registry', 'garbage-collect', registry.configPath] },
-    restart: { command: registry.restartCommand },
+    // Read-only GC (gc.mode auto picks it when a read-only restart is configured): pulls keep working, pushes wait.
+    restart: { command: registry.restartCommand, readOnlyCommand: registry.readOnlyRestartCommand },
   };
   writeFileSync(path.join(workdir, 'registry-clean.config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
@@ -139,14 +140,15 @@ async function main(): Promise<number> {
       problems.push(`${repository} has tags ${actual.join(', ') || '(none)'}; expected ${tags.join(', ')}`);
     }
   }
-  if (registry.restartCount() !== 1) problems.push(`the registry was restarted ${registry.restartCount()} times; expected once`);
+  // Once read-only for the garbage collection, once writable again.
+  if (registry.restartCount() !== 2) problems.push(`the registry was restarted ${registry.restartCount()} times; expected twice (read-only, then writable)`);
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`demo: FAILED: ${problem}\n`);
     return 1;
   }
   note('ok: demo/nginx:stable survived although 1.26 (same digest) was deleted');
   note('ok: library/busybox:1.36.1 and registry:latest deleted; the emptied registry repository left the catalog');
-  note('ok: garbage collected once, registry restarted once and answering');
+  note('ok: garbage collected once with the registry read-only, then restarted writable and answering');
   return 0;
 }
 
