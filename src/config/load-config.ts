@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import type { ConfigEnv } from './define-config.js';
@@ -43,6 +42,8 @@ export interface LoadedConfig {
  * `.ts` loader does, and fails with typescript 7) and follows relative imports.
  */
 const loadWithJiti: Loader = async (filepath) => {
+  // Loaded only when a TypeScript config is: it is heavy, and most runs never need it.
+  const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
   return jiti.import(filepath, { default: true });
 };

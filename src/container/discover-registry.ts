@@ -1,4 +1,3 @@
-import { parse } from 'yaml';
 import { RunError } from '../errors/run-error.js';
 import type { ContainerCli } from './container-cli.js';
 import type { ContainerInfo } from './inspect-container.js';
@@ -60,6 +59,7 @@ async function storageRoot(cli: ContainerCli, info: ContainerInfo, configPath: s
   if (fromEnv) return fromEnv;
   const text = await cli.run(['exec', info.id, 'cat', configPath]);
   if (text.exitCode !== 0) throw new RunError(`cannot read ${configPath} in container ${info.name}`, { hint: 'set storage.configPath or storage.root' });
+  const { parse } = await import('yaml');
   const config = parse(text.stdout) as { storage?: Record<string, { rootdirectory?: string } | undefined> } | null;
   const storage = config?.storage ?? {};
   const drivers = Object.keys(storage).filter((key) => !['cache', 'delete', 'maintenance', 'redirect', 'tag'].includes(key));

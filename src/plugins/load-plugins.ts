@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { createJiti } from 'jiti';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
 import type { Plugin } from './types.js';
@@ -11,7 +10,10 @@ import type { Plugin } from './types.js';
  */
 export async function loadPlugins(entries: Config['plugins'], configFile: string | undefined): Promise<Plugin[]> {
   const base = configFile ? path.dirname(configFile) : process.cwd();
-  const jiti = createJiti(path.join(base, 'noop.js'), { interopDefault: true });
+  // jiti (TypeScript without the typescript package) is loaded only when a plugin is named by path or package.
+  const jiti = entries.some((entry) => typeof entry === 'string' || Array.isArray(entry))
+    ? (await import('jiti')).createJiti(path.join(base, 'noop.js'), { interopDefault: true })
+    : undefined;
   const plugins: Plugin[] = [];
   for (const [index, entry] of entries.entries()) {
     const where = `${configFile ?? 'config'}: plugins[${index}]`;
@@ -23,7 +25,7 @@ export async function loadPlugins(entries: Config['plugins'], configFile: string
     let loaded: unknown;
     try {
       const resolved = specifier.startsWith('.') ? path.resolve(base, specifier) : specifier;
-      loaded = await jiti.import(resolved, { default: true });
+      loaded = await jiti!.import(resolved, { default: true });
     } catch (error) {
       throw new InputError(`${where}: cannot load plugin "${specifier}": ${(error as Error).message.split('\n')[0]}`, [], 'check the path (relative to the config file) or install the package');
     }

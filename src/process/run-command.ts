@@ -1,4 +1,3 @@
-import { execa, parseCommandString } from 'execa';
 import { RunError } from '../errors/run-error.js';
 
 export interface CommandResult {
@@ -19,9 +18,13 @@ export interface RunCommandOptions {
   input?: string;
 }
 
-/** A configured command as an argument array: arrays stay as they are, strings split on spaces. */
+/**
+ * A configured command as an argument array: arrays stay as they are, strings split on spaces
+ * (a backslash keeps a space in an argument, as execa's parseCommandString does). No shell.
+ */
 export function toArgv(command: string | readonly string[]): string[] {
-  return typeof command === 'string' ? parseCommandString(command) : [...command];
+  if (typeof command !== 'string') return [...command];
+  return (command.trim().match(/(?:\\ |[^ ])+/g) ?? []).map((token) => token.replace(/\\ /g, ' '));
 }
 
 /**
@@ -34,6 +37,8 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
   if (!file) throw new RunError('empty command');
   const lines: string[] = [];
   const stdout: string[] = [];
+  // execa is loaded when a command first runs: many runs start none.
+  const { execa } = await import('execa');
   try {
     const result = await execa(file, args, {
       reject: false,

@@ -1,0 +1,265 @@
+import type { MachineInfo } from './machine.js';
+import type { BenchOptions } from './options.js';
+import type { Measurement, ScenarioResult } from './scenario.js';
+
+export interface BenchResults {
+  machine: MachineInfo;
+  options: BenchOptions;
+  main: ScenarioResult;
+  /** The RSS-growth pass at `rssScale` x the repositories, when run. */
+  scaled?: ScenarioResult;
+  targets: Target[];
+  totalSeconds: number;
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+const RSS_TARGET_TAGS = 100_000;
+const RSS_TARGET_MB = 150;
+
+const ms = (value: number | undefined): string => {
+  if (value === undefined) return '–';
+  return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
+};
+const num = (value: number | undefined): string => (value === undefined ? '–' : Math.round(value).toLocaleString('en-US'));
+const ratio = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(value >= 10 ? 0 : 2)}x`);
+const mbText = (value: number | undefined): string => (value === undefined ? '–' : `${value.toFixed(0)} MB`);
+
+/** CPU time, and per request once the start-up's CPU is taken off. */
+const cpuText = (cpuMs: number | undefined, requests: number | undefined, startupCpuMs = 0): string =>
+  cpuMs === undefined ? '–' : `${ms(cpuMs)}${requests ? ` (${Math.round((Math.max(0, cpuMs - startupCpuMs) * 1000) / requests)} µs)` : ''}`;
+
+function startupCpuFor(name: string, scenario: ScenarioResult): number | undefined {
+  if (name.startsWith('rc ls')) return scenario.startup.lsCpuMs;
+  if (name.startsWith('rc clean')) return scenario.startup.cleanCpuMs;
+  return undefined;
+}
+
+/** Startup of the rc command a subject runs, to show the ratio without rc's fixed cost. */
+function startupFor(name: string, scenario: ScenarioResult): number | undefined {
+  if (name.startsWith('rc ls')) return scenario.startup.lsMs;
+  if (name.startsWith('rc clean')) return scenario.startup.cleanMs;
+  return undefined;
+}
+
+export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | undefined): Target[] {
+  const targets: Target[] = [];
+  const s = main.subjects;
+  const within = (name: string): void => {
+    const m = s[name];
+    if (!m?.floorMs) return;
+    const raw = m.wallMs / m.floorMs;
+    const startup = startupFor(name, main) ?? 0;
+    const net = (m.wallMs - startup) / m.floorMs;
+    targets.push({
+      target: `${name} within 1.5x of the floor`,
+      measured: `${ratio(raw)} (${ms(m.wallMs)} vs floor ${ms(m.floorMs)}); ${ratio(net)} without rc's ${ms(startup)} start-up`,
+      met: raw <= 1.5,
+    });
+  };
+  within('rc clean --no-gc');
+  within('rc ls --digests --json');
+  const rc = s['rc clean --no-gc'];
+  const faster = (name: string, factor: number, label: string): void => {
+    const other = s[name];
+    if (!rc || !other) return;
+    const speedup = other.wallMs / rc.wallMs;
+    const atFloor = rc.floorMs ? `; a client at the floor would be ${ratio(other.wallMs / rc.floorMs)}` : '';
+    targets.push({
+      target: `rc clean --no-gc >= ${factor}x faster than ${label}`,
+      measured: `${ratio(speedup)} (${ms(other.wallMs)}${other.sample && other.sample < main.deleted ? ', extrapolated' : ''} vs ${ms(rc.wallMs)}; ${(other.wallMs / main.deleted).toFixed(1)} ms vs ${(rc.wallMs / main.deleted).toFixed(2)} ms per deleted tag${atFloor})`,
+      met: speedup >= factor,
+    });
+  };
+  faster('skopeo delete per tag', 10, 'skopeo delete per tag');
+  faster('seed script loop', 50, "the seed's script");
+
+  const points = [main, ...(scaled ? [scaled] : [])]
+    .map((scenario) => ({
+      tags: scenario.images,
+      rss: Math.max(scenario.subjects['rc ls --digests --json']?.peakRssMb ?? 0, scenario.subjects['rc clean --no-gc']?.peakRssMb ?? 0),
+    }))
+    .filter((p) => p.rss > 0)
+    .sort((a, b) => a.tags - b.tags);
+  const last = points.at(-1);
+  const first = points[0];
+  if (last && first) {
+    let estimate: number;
+    let how: string;
+    if (last.tags >= RSS_TARGET_TAGS) {
+      estimate = last.rss;
+      how = `measured at ${num(last.tags)} tags`;
+    } else if (last !== first && last.tags > first.tags) {
+      const slope = Math.max(0, (last.rss - first.rss) / (last.tags - first.tags));
+      estimate = last.rss + slope * (RSS_TARGET_TAGS - last.tags);
+      how = `linear from ${num(first.tags)} tags (${mbText(first.rss)}) and ${num(last.tags)} tags (${mbText(last.rss)})`;
+    } else {
+      estimate = Number.NaN;
+      how = `only measured at ${num(last.tags)} tags (${mbText(last.rss)}); run with --rss-scale to extrapolate`;
+    }
+    targets.push({
+      target: `peak RSS under ${RSS_TARGET_MB} MB at ${num(RSS_TARGET_TAGS)} tags (rc ls --digests --json, rc clean --no-gc)`,
+      measured: Number.isFinite(estimate) ? `${mbText(estimate)}, ${how}` : how,
+      met: Number.isFinite(estimate) ? estimate < RSS_TARGET_MB : undefined,
+    });
+  }
+  return targets;
+}
+
+function subjectRows(scenario: ScenarioResult): string[] {
+  const rows: string[] = [];
+  const c = scenario.ceiling;
+  rows.push(`| registry ceiling: HEAD manifests/<tag> (minimal keep-alive client) | ${num(c.head.requests)} | – | ${ms(c.head.ms)} | ${num(c.head.perSecond)} | – | – | – | – | – |`);
+  rows.push(`| registry ceiling: GET tags/list | ${num(c.tagsList.requests)} | – | ${ms(c.tagsList.ms)} | ${num(c.tagsList.perSecond)} | – | – | – | – | – |`);
+  const m = scenario.minimal;
+  const minimalRequests = m.tagsList.requests + m.head.requests + m.delete.requests;
+  rows.push(
+    `| minimal safe client: clean (tags/list, HEAD every tag, DELETE ${num(m.delete.requests)} digests at ${num(m.delete.perSecond)}/s) | ${num(minimalRequests)} | ${num(minimalRequests)} | ${ms(m.totalMs)} | ${num(minimalRequests / (m.totalMs / 1000))} | – | ${cpuText(m.cpuMs, minimalRequests)} | ${ms(scenario.floors.cleanMs)} | ${ratio(m.totalMs / scenario.floors.cleanMs)} | – |`,
+  );
+  if (m.gcMs !== undefined) rows.push(`| docker-registry garbage-collect alone, then restart until /v2/ answers | – | – | ${ms(m.gcMs)} + ${ms(m.restartMs)} | – | – | – | – | – | – |`);
+  for (const [name, s] of Object.entries(scenario.subjects)) rows.push(subjectRow(name, s, scenario));
+  return rows;
+}
+
+function subjectRow(name: string, s: Measurement, scenario: ScenarioResult): string {
+  const startup = startupFor(name, scenario);
+  const perSecond = s.requests !== undefined ? s.requests / (s.wallMs / 1000) : undefined;
+  const label = s.sample && s.sample < scenario.deleted ? `${name} (${s.sample} of ${scenario.deleted} run, extrapolated)` : name;
+  const net = startup !== undefined && s.floorMs ? (s.wallMs - startup) / s.floorMs : undefined;
+  return `| ${label} | ${num(s.requests)} | ${num(s.required)} | ${ms(s.wallMs)} | ${num(perSecond)} | ${mbText(s.peakRssMb)} | ${cpuText(s.cpuMs, s.requests ?? s.required, startupCpuFor(name, scenario))} | ${ms(s.floorMs)} | ${ratio(s.floorMs ? s.wallMs / s.floorMs : undefined)} | ${ratio(net)} |`;
+}
+
+function mixTable(scenario: ScenarioResult): string[] {
+  const columns = Object.entries(scenario.subjects).filter(([, s]) => s.mix);
+  if (columns.length === 0) return [];
+  const classes = [...new Set(columns.flatMap(([, s]) => Object.keys(s.mix ?? {})))].sort();
+  const R = scenario.repositories;
+  const required: Record<string, number> = {
+    'GET /v2/': 1,
+    'GET tags/list': 2 * R,
+    'HEAD manifests/<tag>': scenario.images,
+    'DELETE manifests/<digest>': scenario.deleted,
+    'DELETE manifests/<tag>': 1,
+    'POST blobs/uploads/': 1,
+    'DELETE blobs/uploads/<id>': 1,
+  };
+  const header = ['class', 'required (clean)', ...columns.map(([name, s]) => (s.sample && s.sample < scenario.deleted ? `${name} (per ${s.sample})` : name))];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
+  for (const cls of classes) {
+    const cells = columns.map(([, s]) => {
+      const n = s.mix?.[cls];
+      const repeated = s.repeats?.[cls];
+      return n === undefined ? '' : repeated ? `${num(n)} (${num(repeated)} repeats)` : num(n);
+    });
+    // The zero-digest probe is a DELETE by digest too: the required row shows it with the real ones.
+    const need = cls === 'DELETE manifests/<digest>' ? scenario.deleted + 1 : required[cls];
+    lines.push(`| ${cls} | ${num(need)} | ${cells.join(' | ')} |`);
+  }
+  lines.push(`| **total** | ${num(scenario.subjects['rc clean --no-gc']?.required)} | ${columns.map(([, s]) => num(Object.values(s.mix ?? {}).reduce((a, b) => a + b, 0))).join(' | ')} |`);
+  return lines;
+}
+
+function stepTables(scenario: ScenarioResult, title: string): string[] {
+  const lines: string[] = [];
+  for (const [name, s] of Object.entries(scenario.subjects)) {
+    if (!s.steps?.length) continue;
+    lines.push(
+      '',
+      `${name}${title} — steps of the timed run (plain progress lines; ms after the process started; memory sampled every 100 ms):`,
+      '',
+      '| step | start | took | peak RSS | peak V8 heap used | result |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const step of s.steps) lines.push(`| ${step.step} | ${step.startMs} | ${step.ms} | ${mbText(step.peakRssMb)} | ${mbText(step.peakHeapMb)} | ${step.result} |`);
+  }
+  for (const [name, s] of Object.entries(scenario.subjects)) {
+    if (!name.startsWith('rc ls') || !s.memoryCurve?.length) continue;
+    lines.push('', `${name}${title} — memory over the timed run (ms: RSS / V8 heap used): ${s.memoryCurve.map(([t, rss, heap]) => `${t}: ${rss.toFixed(0)}/${heap.toFixed(0)} MB`).join(', ')}`);
+  }
+  return lines;
+}
+
+function timelineTable(scenario: ScenarioResult): string[] {
+  const lines: string[] = [];
+  for (const [name, s] of Object.entries(scenario.subjects)) {
+    if (!s.timeline || !name.startsWith('rc ')) continue;
+    const entries = Object.entries(s.timeline).sort((a, b) => a[1].first - b[1].first);
+    lines.push('', `${name} (counted run; ms after the process started):`, '', '| class | first | last | count |', '| --- | --- | --- | --- |');
+    for (const [cls, span] of entries) lines.push(`| ${cls} | ${span.first} | ${span.last} | ${num(s.mix?.[cls])} |`);
+  }
+  return lines;
+}
+
+function scaleTable(results: BenchResults): string[] {
+  const scenarios = [results.main, ...(results.scaled ? [results.scaled] : [])];
+  const lines = [
+    '| size | images | rc ls --digests --json | peak RSS | x floor | rc clean --no-gc | peak RSS | x floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const sc of scenarios) {
+    const ls = sc.subjects['rc ls --digests --json'];
+    const clean = sc.subjects['rc clean --no-gc'];
+    lines.push(
+      `| ${sc.repositories} x ${sc.tags}${sc.fill.kind === 'lite' ? ' (lite fill)' : ''} | ${num(sc.images)} | ${ms(ls?.wallMs)} | ${mbText(ls?.peakRssMb)} | ${ratio(ls?.floorMs ? ls.wallMs / ls.floorMs : undefined)} | ${ms(clean?.wallMs)} | ${mbText(clean?.peakRssMb)} | ${ratio(clean?.floorMs ? clean.wallMs / clean.floorMs : undefined)} |`,
+    );
+  }
+  const base = results.main.startup.rssMb;
+  if (results.scaled && base !== undefined) {
+    const growth = (name: string): string => {
+      const a = results.main.subjects[name]?.peakRssMb;
+      const b = results.scaled?.subjects[name]?.peakRssMb;
+      if (a === undefined || b === undefined) return '';
+      const sizeFactor = (results.scaled?.images ?? 0) / results.main.images;
+      const g = (b - base) / Math.max(0.1, a - base);
+      return `${name}: ${mbText(a)} -> ${mbText(b)} for ${sizeFactor}x the tags; above the ${mbText(base)} an idle rc takes, ${g.toFixed(1)}x (${g <= sizeFactor * 1.05 ? 'linear or better' : 'worse than linear'})`;
+    };
+    lines.push('', `- ${growth('rc ls --digests --json')}`, `- ${growth('rc clean --no-gc')}`);
+  }
+  return lines;
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const { machine: m, main } = results;
+  const lines = [
+    '# registry-clean benchmark',
+    '',
+    `${m.date} — ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}, Linux ${m.kernel}, Node ${m.node}, ${m.registry}${m.skopeo ? `, ${m.skopeo}` : ''}; rc ${m.rcCommit ?? '?'}${m.rcWorkingTreeModified ? ' (src/ modified in the working tree)' : ''}, dist/ built ${m.distBuiltAt ?? '?'}. Load average ${m.loadAverage.start} at the start, ${m.loadAverage.end ?? '?'} at the end.`,
+    '',
+    `Data: ${main.repositories} repositories x ${main.tags} tags = ${num(main.images)} distinct images (filled in ${ms(main.fill.ms)}, ${num(main.fill.imagesPerSecond)} images/s);`,
+    `the clean deletes every other tag of each repository: ${num(main.deleted)} tags. ${main.concurrency} requests in flight for rc, the ceiling client and the fill.`,
+    'Every destructive run starts from a byte-identical copy of the filled storage (registry restarted on it).',
+    '',
+    '| subject | requests | safety-required | wall | requests/s | peak RSS | CPU (per request, without start-up) | floor | x floor | x floor without rc start-up |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...subjectRows(main),
+    '',
+    `rc's fixed cost (start, load the command, refuse bad input: no request): ls ${ms(main.startup.lsMs)}, clean ${ms(main.startup.cleanMs)}, ${mbText(main.startup.rssMb)} RSS, CPU ${ms(main.startup.lsCpuMs)} / ${ms(main.startup.cleanCpuMs)}.`,
+    '',
+    '## Targets',
+    '',
+    '| target | measured | met |',
+    '| --- | --- | --- |',
+    ...results.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? '?' : t.met ? 'yes' : 'no'} |`),
+    '',
+    '## Request mix (counted by the proxy)',
+    '',
+    ...mixTable(main),
+    ...timelineTable(main),
+    '',
+    '## Where rc spends its time',
+    ...stepTables(main, ''),
+    ...(results.scaled ? stepTables(results.scaled, ` at ${num(results.scaled.images)} tags`) : []),
+    '',
+    '## Growth',
+    '',
+    ...scaleTable(results),
+    '',
+    `Benchmark run took ${results.totalSeconds.toFixed(0)} s. Definitions: bench/README.md.`,
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,437 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fillRegistry } from '../testkit/images.js';
+import { startRegistry, type RegistryServer } from '../testkit/registry-server.js';
+import { startCountingProxy, type RequestCounts } from './counting-proxy.js';
+import { median, repoRoot, runProcess, runRc, stepTimes, type ProcessResult, type StepTime } from './measure.js';
+import { cycle, MinimalClient, MANIFEST_ACCEPT, type RateResult } from './minimal-client.js';
+import { removeScratch, scratchDir } from './scratch.js';
+import { StorageSnapshot } from './storage-snapshot.js';
+import { fillRegistryLite } from './fill-lite.js';
+
+/** One measured subject: what it did, how long, how much memory. */
+export interface Measurement {
+  /** Requests it made (counted by the proxy; extrapolated from the sample when sampled). */
+  requests: number | undefined;
+  /** Requests by route class, from the counted run (per sample when sampled). */
+  mix?: Record<string, number>;
+  /** Requests that repeated an earlier identical request, by class. */
+  repeats?: Record<string, number>;
+  /** rc's steps in the timed run (the median one), from its plain progress lines. */
+  steps?: StepTime[];
+  /** When each class of request was first and last seen, in ms after the process started. */
+  timeline?: Record<string, { first: number; last: number }>;
+  wallMs: number;
+  /** Wall times of each timed run (the median is `wallMs`). */
+  wallRunsMs?: number[];
+  peakRssMb?: number;
+  /** CPU time of the process (user + system; for the GC run with the garbage collector), ms. */
+  cpuMs?: number;
+  /** V8 heap in use at exit, MB. */
+  heapAtExitMb?: number;
+  /** Up to 20 points of [ms after start, RSS MB, heap used MB] over the timed run. */
+  memoryCurve?: Array<[number, number, number]>;
+  /** `/usr/bin/time -v`'s max RSS, which for the GC run includes the garbage collector process. */
+  timeMaxRssMb?: number;
+  /** Safety-required requests (see bench/README.md). */
+  required?: number;
+  floorMs?: number;
+  /** Items actually run when sampled (the figures are extrapolated to every deleted tag). */
+  sample?: number;
+  note?: string;
+}
+
+export interface ScenarioResult {
+  repositories: number;
+  tags: number;
+  images: number;
+  deleted: number;
+  concurrency: number;
+  fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' };
+  ceiling: { head: RateResult; tagsList: RateResult };
+  /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
+  minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
+  startup: { lsMs: number; cleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
+  floors: { lsMs: number; cleanMs: number; gcMs?: number };
+  subjects: Record<string, Measurement>;
+}
+
+export interface ScenarioOptions {
+  repositories: number;
+  tags: number;
+  concurrency: number;
+  ceilingRequests: number;
+  runs: number;
+  /** false: the RSS-growth pass (rc ls and rc clean --no-gc timed, nothing counted or compared). */
+  full: boolean;
+  fill: 'full' | 'lite';
+  gc: boolean;
+  skopeo: { sample: number } | false;
+  seed: { sample: number } | false;
+  log: (line: string) => void;
+}
+
+interface Image {
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+/** At most 20 evenly spaced samples, in MB. */
+function curve(samples: ReadonlyArray<[number, number, number]>): Array<[number, number, number]> {
+  const step = Math.max(1, Math.ceil(samples.length / 20));
+  const picked = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+  return picked.map(([t, rss, heap]) => [t, Math.round(rss / 102.4) / 10, Math.round(heap / 102.4) / 10]);
+}
+
+const mb = (kb: number | undefined): number | undefined => (kb === undefined ? undefined : Math.round((kb / 1024) * 10) / 10);
+
+/** `count` items spread evenly over `items` (every repository gets its share). */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (count <= 0 || count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const { repositories: R, tags: T, concurrency: C, log } = options;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    log(`registry: starting docker-registry`);
+    const registry = await startRegistry({ readyTimeoutMs: 60_000 });
+    cleanups.push(() => registry.stop());
+    const proxy = await startCountingProxy(registry.port);
+    cleanups.push(() => proxy.close());
+    const workdir = scratchDir('rc-bench-work-');
+    cleanups.push(() => removeScratch(workdir));
+
+    // --- fill ------------------------------------------------------------------------------
+    log(`fill (${options.fill}): ${R} repositories x ${T} tags = ${R * T} distinct images, ${C} pushes in flight`);
+    const fillStart = performance.now();
+    const fillOptions = { repositories: R, tagsPerRepository: T, concurrency: C, seed: `bench-${R}x${T}` };
+    const fill = options.fill === 'lite' ? await fillRegistryLite(registry.url, fillOptions) : await fillRegistry(registry.url, fillOptions);
+    const fillMs = performance.now() - fillStart;
+    log(`fill: ${(fillMs / 1000).toFixed(1)} s (${((R * T) / (fillMs / 1000)).toFixed(0)} images/s)`);
+    const images: Image[] = fill.images;
+    const byRepository = new Map<string, Image[]>();
+    for (const image of images) {
+      const list = byRepository.get(image.repository);
+      if (list) list.push(image);
+      else byRepository.set(image.repository, [image]);
+    }
+    // Half of each repository's tags: every other one (tag-000, tag-002, …).
+    const doomed = [...byRepository.values()].flatMap((list) => list.filter((_, i) => i % 2 === 0));
+    const D = doomed.length;
+    const snapshot = await StorageSnapshot.take(registry, scratchDir('rc-bench-snapshot-'));
+    cleanups.push(() => removeScratch(snapshot.dir));
+
+    const expectRemaining = async (deleted: readonly Image[], what: string): Promise<void> => {
+      const gone = new Set(deleted.map((i) => `${i.repository}:${i.tag}`));
+      const client = new MinimalClient(registry.url, C);
+      const lists: string[][] = [];
+      try {
+        const repos = fill.repositories;
+        await client.run(repos.map((r) => ({ method: 'GET', path: `/v2/${r}/tags/list` })), [200], (i, body) => {
+          lists[i] = (JSON.parse(body) as { tags?: string[] | null }).tags ?? [];
+        });
+        for (const [i, repository] of repos.entries()) {
+          const want = (byRepository.get(repository) ?? []).filter((img) => !gone.has(`${img.repository}:${img.tag}`)).map((img) => img.tag).sort();
+          const have = [...(lists[i] ?? [])].sort();
+          if (want.join(',') !== have.join(',')) {
+            throw new Error(`${what}: ${repository} has tags [${have.slice(0, 6).join(', ')}…] (${have.length}), expected ${want.length}`);
+          }
+        }
+      } finally {
+        await client.close();
+      }
+    };
+
+    // --- the registry's ceiling --------------------------------------------------------------
+    const ceilingClient = new MinimalClient(registry.url, C);
+    const headPaths = images.map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
+    const tagsPaths = fill.repositories.map((r) => `/v2/${r}/tags/list`);
+    const heads = (paths: string[]) => paths.map((p) => ({ method: 'HEAD' as const, path: p, headers: { accept: MANIFEST_ACCEPT } }));
+    const gets = (paths: string[]) => paths.map((p) => ({ method: 'GET' as const, path: p }));
+    await ceilingClient.run(heads(cycle(headPaths, C * 20)), [200]);
+    await ceilingClient.run(gets(cycle(tagsPaths, C * 5)), [200]);
+    const ceilingHead = await ceilingClient.run(heads(cycle(headPaths, Math.max(options.ceilingRequests, headPaths.length))), [200]);
+    const ceilingTags = await ceilingClient.run(gets(cycle(tagsPaths, options.ceilingRequests)), [200]);
+    await ceilingClient.close();
+    log(`ceiling: HEAD manifests ${ceilingHead.perSecond.toFixed(0)}/s, GET tags/list ${ceilingTags.perSecond.toFixed(0)}/s (${C} in flight, keep-alive)`);
+    if (ceilingHead.unexpected || ceilingTags.unexpected) throw new Error('ceiling: the registry answered unexpectedly');
+
+    const tagsRate = ceilingTags.perSecond / 1000;
+    const headRate = ceilingHead.perSecond / 1000;
+    const catalogPages = Math.ceil(R / 1000);
+    const lsRequired = catalogPages + R + R * T;
+    const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;
+
+    // --- rc's fixed cost: start, load the command, refuse bad input (no request) ---------------------
+    // (Not a closed port: rc retries a refused connection for seconds.)
+    const startupLs = await runRc(['ls', '--json', '--file', path.join(workdir, 'no-such-list.txt')], { cwd: workdir });
+    const startupClean = await runRc(['clean', '--json', 'busybox:1.36'], { cwd: workdir });
+    if (startupLs.exitCode !== 2 || startupClean.exitCode !== 2) throw new Error(`rc start-up probes exited ${startupLs.exitCode} and ${startupClean.exitCode}, expected 2`);
+    const startup = {
+      lsMs: startupLs.wallMs,
+      cleanMs: startupClean.wallMs,
+      rssMb: mb(Math.max(startupClean.peakRssKb ?? 0, startupLs.peakRssKb ?? 0)),
+      lsCpuMs: startupLs.cpuMs,
+      cleanCpuMs: startupClean.cpuMs,
+    };
+    log(`rc start-up (bad input, exit 2, no request): ls ${startup.lsMs.toFixed(0)} ms, clean ${startup.cleanMs.toFixed(0)} ms, ${startup.rssMb} MB`);
+
+    const subjects: Record<string, Measurement> = {};
+    const counted = async (run: () => Promise<ProcessResult>): Promise<{ counts: RequestCounts; result: ProcessResult; start: number }> => {
+      proxy.reset();
+      const start = performance.now();
+      const result = await run();
+      return { counts: proxy.counts(), result, start };
+    };
+    const relative = (counts: RequestCounts, start: number) =>
+      Object.fromEntries(Object.entries(counts.spans).map(([cls, s]) => [cls, { first: Math.round(s.first - start), last: Math.round(s.last - start) }]));
+    const check = (result: ProcessResult, what: string): void => {
+      if (result.exitCode !== 0) throw new Error(`${what} exited ${result.exitCode ?? result.signal}: ${result.stderr.slice(-2000)}${result.stdout.slice(-2000)}`);
+    };
+
+    // --- rc ls --digests --json --------------------------------------------------------------------
+    const lsArgs = (host: string) => ['ls', '--digests', '--json', '--registry', host, '--concurrency', String(C)];
+    const lsRuns: ProcessResult[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const result = await runRc(lsArgs(registry.host), { cwd: workdir });
+      check(result, 'rc ls');
+      const listing = JSON.parse(result.stdout) as { registries: Array<{ repositories: Array<{ tags: Array<{ digest?: string }> }> }> };
+      const listed = listing.registries[0]?.repositories.flatMap((r) => r.tags) ?? [];
+      if (listed.length !== R * T || listed.some((t) => !t.digest)) throw new Error(`rc ls listed ${listed.length} tags, expected ${R * T} with digests`);
+      lsRuns.push(result);
+    }
+    const lsWall = median(lsRuns.map((r) => r.wallMs));
+    const lsMedian = lsRuns.reduce((best, r) => (Math.abs(r.wallMs - lsWall) < Math.abs(best.wallMs - lsWall) ? r : best));
+    const ls: Measurement = {
+      requests: undefined,
+      wallMs: lsWall,
+      ...(lsMedian.cpuMs !== undefined && { cpuMs: lsMedian.cpuMs }),
+      ...(lsMedian.heapAtExitKb !== undefined && { heapAtExitMb: mb(lsMedian.heapAtExitKb) }),
+      memoryCurve: curve(lsMedian.memorySamples),
+      wallRunsMs: lsRuns.map((r) => Math.round(r.wallMs)),
+      peakRssMb: mb(Math.max(...lsRuns.map((r) => r.peakRssKb ?? 0))),
+      timeMaxRssMb: mb(Math.max(...lsRuns.map((r) => r.timeMaxRssKb ?? 0))),
+      required: lsRequired,
+      floorMs: lsFloor,
+    };
+    if (options.full) {
+      const { counts, result, start } = await counted(() => runRc(lsArgs(proxy.host), { cwd: workdir }));
+      check(result, 'rc ls (counted)');
+      Object.assign(ls, { requests: counts.total, mix: counts.byClass, repeats: counts.repeatsByClass, timeline: relative(counts, start) });
+    }
+    subjects['rc ls --digests --json'] = ls;
+    log(`rc ls --digests --json: ${(ls.wallMs / 1000).toFixed(2)} s, ${ls.requests ?? '?'} requests, peak RSS ${ls.peakRssMb} MB`);
+
+    // --- the minimal safe clean: the floor, run for real ----------------------------------------
+    await snapshot.restore();
+    const minimal = await minimalSafeClean(registry, fill.repositories, doomed, C);
+    await expectRemaining(doomed, 'minimal client');
+    log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
+    let gcMs: number | undefined;
+    let restartMs: number | undefined;
+    if (options.gc) {
+      const gcStart = performance.now();
+      const gc = await runProcess(['docker-registry', 'garbage-collect', registry.configPath]);
+      gcMs = performance.now() - gcStart;
+      if (gc.exitCode !== 0) throw new Error(`docker-registry garbage-collect failed: ${gc.stderr.slice(-2000)}`);
+      const restartStart = performance.now();
+      await registry.restart();
+      restartMs = performance.now() - restartStart;
+      log(`minimal: garbage-collect ${(gcMs / 1000).toFixed(2)} s, restart until /v2/ answers ${(restartMs / 1000).toFixed(2)} s`);
+    }
+
+    // --- floors ----------------------------------------------------------------------------------
+    const deleteRate = minimal.delete.perSecond / 1000;
+    // 1 GET /v2/, 2 DELETE probes (deletion support), POST + DELETE upload (storage identity);
+    // per repository: tags/list, and tags/list again right before deleting (race check);
+    // per tag of an affected repository: 1 HEAD (its digest: siblings must be known); per digest: 1 DELETE.
+    const cleanConstant = 5;
+    const cleanRequired = cleanConstant + 2 * R + R * T + D;
+    const cleanFloor = (cleanConstant + 2 * R) / tagsRate + (R * T) / headRate + D / deleteRate;
+    const gcFloor = gcMs !== undefined && restartMs !== undefined ? cleanFloor + gcMs + restartMs : undefined;
+
+    // --- rc clean -----------------------------------------------------------------------------------
+    const config = {
+      storage: { backend: 'filesystem', root: registry.storageRoot },
+      gc: { command: ['docker-registry', 'garbage-collect', registry.configPath], mode: 'online' },
+      restart: { command: registry.restartCommand },
+    };
+    writeFileSync(path.join(workdir, 'registry-clean.config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const listFile = (host: string, items: readonly Image[], name: string): string => {
+      const file = path.join(workdir, name);
+      writeFileSync(file, items.map((i) => `${host}/${i.repository}:${i.tag}\n`).join(''));
+      return file;
+    };
+    const directList = listFile(registry.host, doomed, 'list-direct.txt');
+    const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
+
+    const cleanSubject = async (name: string, extra: string[], floorMs: number | undefined, count: boolean): Promise<void> => {
+      const runs: ProcessResult[] = [];
+      for (let i = 0; i < options.runs; i++) {
+        await snapshot.restore();
+        // Plain progress (CI set, no --json): its step lines give the step timings.
+        const result = await runRc(['clean', '--concurrency', String(C), '--file', directList, ...extra], { cwd: workdir, timeoutMs: 30 * 60_000 });
+        check(result, name);
+        await expectRemaining(doomed, name);
+        runs.push(result);
+      }
+      const wallMs = median(runs.map((r) => r.wallMs));
+      const medianRun = runs.reduce((best, r) => (Math.abs(r.wallMs - wallMs) < Math.abs(best.wallMs - wallMs) ? r : best));
+      const measurement: Measurement = {
+        requests: undefined,
+        wallMs,
+        ...(medianRun.cpuMs !== undefined && { cpuMs: medianRun.cpuMs }),
+        ...(medianRun.heapAtExitKb !== undefined && { heapAtExitMb: mb(medianRun.heapAtExitKb) }),
+        steps: stepTimes(medianRun.stderrLines, medianRun.memorySamples),
+        memoryCurve: curve(medianRun.memorySamples),
+        wallRunsMs: runs.map((r) => Math.round(r.wallMs)),
+        peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
+        timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
+        required: cleanRequired,
+        ...(floorMs !== undefined && { floorMs }),
+      };
+      if (count) {
+        await snapshot.restore();
+        const { counts, result, start } = await counted(() =>
+          runRc(['clean', '--json', '--concurrency', String(C), '--file', proxyList, ...extra], { cwd: workdir, timeoutMs: 30 * 60_000 }),
+        );
+        check(result, `${name} (counted)`);
+        await expectRemaining(doomed, `${name} (counted)`);
+        Object.assign(measurement, { requests: counts.total, mix: counts.byClass, repeats: counts.repeatsByClass, timeline: relative(counts, start) });
+      }
+      subjects[name] = measurement;
+      log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
+    };
+    await cleanSubject('rc clean --no-gc', ['--no-gc'], cleanFloor, options.full);
+    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], gcFloor, options.full);
+
+    // --- skopeo delete, one process per tag ---------------------------------------------------------
+    if (options.skopeo) {
+      await snapshot.restore();
+      const sample = spread(doomed, options.skopeo.sample);
+      proxy.reset();
+      const start = performance.now();
+      for (const image of sample) {
+        const result = await runProcess(['skopeo', 'delete', '--tls-verify=false', `docker://${proxy.host}/${image.repository}:${image.tag}`]);
+        if (result.exitCode !== 0) throw new Error(`skopeo delete ${image.repository}:${image.tag} failed: ${result.stderr}`);
+      }
+      const wall = performance.now() - start;
+      const counts = proxy.counts();
+      await expectRemaining(sample, 'skopeo');
+      const scale = D / sample.length;
+      subjects['skopeo delete per tag'] = {
+        requests: Math.round(counts.total * scale),
+        mix: counts.byClass,
+        wallMs: wall * scale,
+        required: cleanRequired,
+        floorMs: cleanFloor,
+        sample: sample.length,
+        note: `sequential, one skopeo process per tag, through the counting proxy${sample.length < D ? `; ${sample.length} of ${D} tags run, extrapolated` : ''}`,
+      };
+      log(`skopeo: ${sample.length} tags in ${(wall / 1000).toFixed(1)} s (${(wall / sample.length).toFixed(0)} ms/tag)`);
+    }
+
+    // --- the seed script's deletion loop ---------------------------------------------------------------
+    if (options.seed) {
+      await snapshot.restore();
+      const sample = spread(doomed, options.seed.sample);
+      const seedDir = scratchDir('rc-bench-seed-');
+      cleanups.push(() => removeScratch(seedDir));
+      writeFileSync(path.join(seedDir, 'registry-images-clean.txt'), sample.map((i) => `${proxy.host}/${i.repository}:${i.tag}\n`).join(''));
+      const inspect = path.join(seedDir, 'inspect.json');
+      writeFileSync(inspect, JSON.stringify([{ Mounts: [{ Type: 'bind', Source: registry.storageRoot, Destination: '/var/lib/registry' }] }]));
+      proxy.reset();
+      const result = await runProcess(['bash', path.join(repoRoot, 'bench', 'seed-clean.sh')], {
+        cwd: seedDir,
+        env: { ...process.env, SEED_INSPECT_JSON: inspect },
+      });
+      const counts = proxy.counts();
+      if (result.exitCode !== 0) throw new Error(`seed script failed (${result.exitCode}): ${result.stderr.slice(-2000)}`);
+      await expectRemaining(sample, 'seed script');
+      const scale = D / sample.length;
+      subjects['seed script loop'] = {
+        requests: Math.round(counts.total * scale),
+        mix: counts.byClass,
+        wallMs: result.wallMs * scale,
+        required: cleanRequired,
+        floorMs: cleanFloor,
+        sample: sample.length,
+        note: `registry-images-clean.sh's images_rm loop (curl + jq + ls per image), through the counting proxy${sample.length < D ? `; ${sample.length} of ${D} images run, extrapolated` : ''}`,
+      };
+      log(`seed script: ${sample.length} images in ${(result.wallMs / 1000).toFixed(1)} s (${(result.wallMs / sample.length).toFixed(0)} ms/image)`);
+    }
+
+    return {
+      repositories: R,
+      tags: T,
+      images: R * T,
+      deleted: D,
+      concurrency: C,
+      fill: { ms: fillMs, imagesPerSecond: (R * T) / (fillMs / 1000), kind: options.fill },
+      ceiling: { head: ceilingHead, tagsList: ceilingTags },
+      minimal: { ...minimal, ...(gcMs !== undefined && { gcMs }), ...(restartMs !== undefined && { restartMs }) },
+      startup,
+      floors: { lsMs: lsFloor, cleanMs: cleanFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },
+      subjects,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // Best effort: the kit's exit hook kills any registry left.
+      }
+    }
+  }
+}
+
+/**
+ * What a correct cleaner must do at the least on distribution 2.8, run by the minimal client
+ * on the restored data: every repository's tags, every tag's digest (a DELETE by digest
+ * untags every sibling, so each sibling must be known), one DELETE per digest whose tags are
+ * all listed. Phases run one after another at full concurrency.
+ */
+async function minimalSafeClean(registry: RegistryServer, repositories: string[], doomed: readonly Image[], concurrency: number) {
+  const client = new MinimalClient(registry.url, concurrency);
+  try {
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    const tagLists: string[][] = [];
+    const tagsList = await client.run(
+      repositories.map((r) => ({ method: 'GET', path: `/v2/${r}/tags/list` })),
+      [200],
+      (i, body) => {
+        tagLists[i] = (JSON.parse(body) as { tags?: string[] | null }).tags ?? [];
+      },
+    );
+    const all = repositories.flatMap((repository, i) => (tagLists[i] ?? []).map((tag) => ({ repository, tag })));
+    const { rate: head, digests } = await client.heads(all.map((t) => `/v2/${t.repository}/manifests/${t.tag}`));
+    const listed = new Set(doomed.map((i) => `${i.repository}:${i.tag}`));
+    const tagsOf = new Map<string, string[]>();
+    all.forEach((t, i) => {
+      const key = `${t.repository}@${digests[i]}`;
+      tagsOf.set(key, [...(tagsOf.get(key) ?? []), t.tag]);
+    });
+    const deletions = [...tagsOf.entries()]
+      .filter(([key, tags]) => tags.every((tag) => listed.has(`${key.split('@')[0]}:${tag}`)))
+      .map(([key]) => {
+        const [repository, digest] = key.split('@') as [string, string];
+        return { method: 'DELETE' as const, path: `/v2/${repository}/manifests/${digest}` };
+      });
+    const del = await client.run(deletions, [202]);
+    if (tagsList.unexpected || head.unexpected || del.unexpected) throw new Error('minimal client: the registry answered unexpectedly');
+    const cpu = process.cpuUsage(cpuStart);
+    return { tagsList, head, delete: del, totalMs: performance.now() - start, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+  } finally {
+    await client.close();
+  }
+}
+
+export function rcBuilt(): boolean {
+  return existsSync(path.join(repoRoot, 'dist', 'commands', 'clean.js'));
+}
+

@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** Temporary directories still to remove, also when the benchmark is interrupted (process.exit runs this). */
+const live = new Set<string>();
+process.once('exit', () => {
+  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+});
+
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  live.add(dir);
+  return dir;
+}
+
+export function removeScratch(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  live.delete(dir);
+}
