@@ -5,7 +5,13 @@ import path from 'node:path';
 /** Temporary directories still to remove, also when the benchmark is interrupted (process.exit runs this). */
 const live = new Set<string>();
 process.once('exit', () => {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  for (const dir of live) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (error) {
+      process.stderr.write(`bench: could not remove ${dir}: ${(error as Error).message}\n`);
+    }
+  }
 });
 
 export function scratchDir(prefix: string): string {

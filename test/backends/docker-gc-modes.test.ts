@@ -1,43 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerEngine, type RegistryContainer, ensureDockerEngine, ensureRegistryImage, removeAllRegistryContainers, startRegistryContainer } from '../../testkit/docker/index.js';
+import { describe, expect, it } from 'vitest';
 import { makeImage, makeLayer } from '../../testkit/images.js';
 import { listTags, pullImage } from '../../testkit/pull.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { blobDataStored, blobHeadStatus, cleanJson, containerState, expectWritable, leftoverContainers, removeStandIns, statusOf } from './docker-support.js';
+import { blobDataStored, blobHeadStatus, cleanJson, containerState, dockerSuite, expectWritable, leftoverContainers, statusOf } from './docker-support.js';
 
 const SLOW = { timeout: 120_000 };
 const MODES = ['online', 'readonly', 'stopped'] as const;
 
-let engine: DockerEngine;
-const started: RegistryContainer[] = [];
-const workspaces: Workspace[] = [];
-
-beforeAll(async () => {
-  engine = await ensureDockerEngine();
-  await ensureRegistryImage(engine);
-}, 240_000);
-
-afterEach(async () => {
-  // A stand-in does not carry the kit's owner label: remove one a failed test left, then the registries.
-  for (const registry of started.splice(0)) {
-    await removeStandIns(engine, registry.name).catch(() => undefined);
-    await registry.remove();
-  }
-  for (const workspace of workspaces.splice(0)) workspace.remove();
-}, 120_000);
-
-afterAll(removeAllRegistryContainers, 120_000);
+const suite = dockerSuite();
 
 /** A registry container with `app:old` (to delete) and `app:keep` (to keep), and a workspace listing `app:old`. */
 async function registryWithApp(seed: string, storage: { volume?: true } = {}) {
-  const registry = await startRegistryContainer(engine, storage);
-  started.push(registry);
+  const registry = await suite.startRegistry(storage);
   const old = makeImage({ seed: `${seed}/old`, layers: [makeLayer(`${seed}/base`, 2048), makeLayer(`${seed}/old-top`, 4096)] });
   const keep = makeImage({ seed: `${seed}/keep`, layers: [makeLayer(`${seed}/base`, 2048), makeLayer(`${seed}/keep-top`, 1024)] });
   await registry.push('app', 'old', old);
   await registry.push('app', 'keep', keep);
-  const workspace = createWorkspace();
-  workspaces.push(workspace);
+  const workspace = suite.workspace();
   workspace.writeList([`${registry.host}/app:old`]);
   return { registry, workspace, old, keep };
 }
@@ -46,10 +24,10 @@ describe('rc clean through the registry container in each GC mode', SLOW, () => 
   for (const mode of MODES) {
     it(`with gc.mode ${mode} deletes, collects, and leaves the registry serving writable with nothing left behind`, async () => {
       const { registry, workspace, old, keep } = await registryWithApp(`mode-${mode}`, mode === 'stopped' ? { volume: true } : {});
-      const before = await containerState(engine, registry.name);
+      const before = await containerState(suite.engine, registry.name);
       workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { mode } });
 
-      const { exitCode, report } = await cleanJson(workspace, engine);
+      const { exitCode, report } = await cleanJson(workspace, suite.engine);
       expect(report.error?.message).toBeUndefined();
       expect(exitCode).toBe(0);
       expect(statusOf(report, registry.host, 'app:old')).toBe('deleted');
@@ -71,10 +49,10 @@ describe('rc clean through the registry container in each GC mode', SLOW, () => 
       expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
       await expectWritable(registry, `after-${mode}`);
 
-      const after = await containerState(engine, registry.name);
+      const after = await containerState(suite.engine, registry.name);
       expect(after.id).toBe(before.id);
       expect(after.running).toBe(true);
-      expect(await leftoverContainers(engine, registry)).toEqual([]);
+      expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
     });
   }
 });
@@ -83,14 +61,14 @@ describe('rc clean through the registry container when its garbage collection fa
   for (const mode of MODES) {
     it(`with gc.mode ${mode} exits 1 saying GC failed, and the registry is running again and writable`, async () => {
       const { registry, workspace, keep } = await registryWithApp(`gcfail-${mode}`);
-      const before = await containerState(engine, registry.name);
+      const before = await containerState(suite.engine, registry.name);
       // Discovery still works (the binary answers --version, the root is given), but GC gets a config that does not exist.
       workspace.writeConfig({
         storage: { backend: 'docker', container: registry.name, configPath: '/nonexistent/rc-test/config.yml', root: '/var/lib/registry' },
         gc: { mode },
       });
 
-      const { exitCode, stderr, report } = await cleanJson(workspace, engine);
+      const { exitCode, stderr, report } = await cleanJson(workspace, suite.engine);
       expect(exitCode).toBe(1);
       expect(report.error?.message).toMatch(/garbage collection on \S+ failed with exit status [1-9]/);
       expect(report.error?.hint).toContain('/nonexistent/rc-test/config.yml');
@@ -100,10 +78,10 @@ describe('rc clean through the registry container when its garbage collection fa
       if (mode !== 'online') expect(report.gc[0]!.cameBack).toBe(true);
       expect(report.restart[0]).toMatchObject({ status: 'restarted' });
 
-      const after = await containerState(engine, registry.name);
+      const after = await containerState(suite.engine, registry.name);
       expect(after.id).toBe(before.id);
       expect(after.running).toBe(true);
-      expect(await leftoverContainers(engine, registry)).toEqual([]);
+      expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
       expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
       await expectWritable(registry, `after-failed-${mode}`);
     });

@@ -1,42 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerEngine, type RegistryContainer, docker, ensureDockerEngine, ensureRegistryImage, removeAllRegistryContainers, startRegistryContainer } from '../../testkit/docker/index.js';
+import { describe, expect, it } from 'vitest';
+import { docker } from '../../testkit/docker/index.js';
 import { makeImage, makeLayer, pushIndex } from '../../testkit/images.js';
 import { listTags, pullImage } from '../../testkit/pull.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { blobDataStored, blobFiles, cleanJson, containerState, leftoverContainers, rcDocker, removeStandIns, statusOf } from './docker-support.js';
+import { blobDataStored, blobFiles, cleanJson, containerState, dockerSuite, leftoverContainers, rcDocker, statusOf } from './docker-support.js';
 
 const SLOW = { timeout: 120_000 };
 
-let engine: DockerEngine;
-const started: RegistryContainer[] = [];
-const workspaces: Workspace[] = [];
-
-beforeAll(async () => {
-  engine = await ensureDockerEngine();
-  await ensureRegistryImage(engine);
-}, 240_000);
-
-afterEach(async () => {
-  for (const registry of started.splice(0)) {
-    await removeStandIns(engine, registry.name).catch(() => undefined);
-    await registry.remove();
-  }
-  for (const workspace of workspaces.splice(0)) workspace.remove();
-}, 120_000);
-
-afterAll(removeAllRegistryContainers, 120_000);
+const suite = dockerSuite();
 
 /** A bind-mounted registry container (so its storage can be snapshot from here) with `app:old` and `app:keep`. */
 async function registryWithApp(seed: string) {
-  const registry = await startRegistryContainer(engine);
-  started.push(registry);
+  const registry = await suite.startRegistry();
   const old = makeImage({ seed: `${seed}/old`, layers: [makeLayer(`${seed}/base`, 2048), makeLayer(`${seed}/old-top`, 4096)] });
   const keep = makeImage({ seed: `${seed}/keep`, layers: [makeLayer(`${seed}/base`, 2048), makeLayer(`${seed}/keep-top`, 1024)] });
   await registry.push('app', 'old', old);
   await registry.push('app', 'keep', keep);
-  const workspace = createWorkspace();
-  workspaces.push(workspace);
+  const workspace = suite.workspace();
   workspace.writeList([`${registry.host}/app:old`]);
   return { registry, workspace, old, keep };
 }
@@ -47,9 +27,9 @@ describe('rc clean through a registry container: what it refuses and what it lea
     const missing = `rc-test-no-such-registry-${process.pid}`;
     workspace.writeConfig({ storage: { backend: 'docker', container: missing } });
     const storageBefore = snapshotStorage(registry.storageDir!);
-    const stateBefore = await containerState(engine, registry.name);
+    const stateBefore = await containerState(suite.engine, registry.name);
 
-    const result = await rcDocker(workspace, engine, 'clean');
+    const result = await rcDocker(workspace, suite.engine, 'clean');
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`docker has no container named ${missing}`);
     expect(result.stderr).toMatch(/Hint: .*`docker ps` lists them/);
@@ -57,8 +37,8 @@ describe('rc clean through a registry container: what it refuses and what it lea
 
     expect(await listTags(registry.url, 'app')).toEqual(['keep', 'old']);
     expect(snapshotStorage(registry.storageDir!)).toEqual(storageBefore);
-    expect(await containerState(engine, registry.name)).toEqual(stateBefore);
-    const named = await docker(['ps', '-aq', '--filter', `name=${missing}`], engine.env);
+    expect(await containerState(suite.engine, registry.name)).toEqual(stateBefore);
+    const named = await docker(['ps', '-aq', '--filter', `name=${missing}`], suite.engine.env);
     expect(named.stdout.trim()).toBe('');
   });
 
@@ -67,9 +47,9 @@ describe('rc clean through a registry container: what it refuses and what it lea
     const index = await pushIndex(registry.url, 'multi', 'latest', [makeImage({ seed: 'untagged/amd64' }), makeImage({ seed: 'untagged/arm64', platform: 'linux/arm64' })]);
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { deleteUntagged: true } });
     const storageBefore = snapshotStorage(registry.storageDir!);
-    const stateBefore = await containerState(engine, registry.name);
+    const stateBefore = await containerState(suite.engine, registry.name);
 
-    const { exitCode, report } = await cleanJson(workspace, engine);
+    const { exitCode, report } = await cleanJson(workspace, suite.engine);
     expect(exitCode).toBe(1);
     expect(report.error?.message).toContain('gc.deleteUntagged is refused');
     expect(report.error?.message).toContain('multi:latest is a multi-arch index');
@@ -79,7 +59,7 @@ describe('rc clean through a registry container: what it refuses and what it lea
     expect(await listTags(registry.url, 'app')).toEqual(['keep', 'old']);
     // The storage identity probe's upload leaves no trace either.
     expect(snapshotStorage(registry.storageDir!)).toEqual(storageBefore);
-    expect(await containerState(engine, registry.name)).toEqual(stateBefore);
+    expect(await containerState(suite.engine, registry.name)).toEqual(stateBefore);
     const pulled = await pullImage(registry.url, 'multi', 'latest');
     expect(pulled.digest).toBe(index);
     expect(pulled.children).toHaveLength(2);
@@ -89,9 +69,9 @@ describe('rc clean through a registry container: what it refuses and what it lea
     const { registry, workspace, old, keep } = await registryWithApp('gc-dry-run');
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { dryRun: true } });
     const blobsBefore = await blobFiles(registry);
-    const stateBefore = await containerState(engine, registry.name);
+    const stateBefore = await containerState(suite.engine, registry.name);
 
-    const { exitCode, report } = await cleanJson(workspace, engine);
+    const { exitCode, report } = await cleanJson(workspace, suite.engine);
     expect(report.error?.message).toBeUndefined();
     expect(exitCode).toBe(0);
     // The image itself is deleted; only its garbage stays, counted.
@@ -104,8 +84,8 @@ describe('rc clean through a registry container: what it refuses and what it lea
 
     expect(await blobFiles(registry)).toEqual(blobsBefore);
     for (const blob of old.blobs) expect(await blobDataStored(registry, blob.digest)).toBe(true);
-    expect(await containerState(engine, registry.name)).toEqual(stateBefore);
-    expect(await leftoverContainers(engine, registry)).toEqual([]);
+    expect(await containerState(suite.engine, registry.name)).toEqual(stateBefore);
+    expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
     expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
   });
 
@@ -113,9 +93,9 @@ describe('rc clean through a registry container: what it refuses and what it lea
     const { registry, workspace } = await registryWithApp('dry-run');
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name } });
     const storageBefore = snapshotStorage(registry.storageDir!);
-    const stateBefore = await containerState(engine, registry.name);
+    const stateBefore = await containerState(suite.engine, registry.name);
 
-    const result = await rcDocker(workspace, engine, 'clean', '--dry-run');
+    const result = await rcDocker(workspace, suite.engine, 'clean', '--dry-run');
     expect(result.stderr).not.toContain('Error');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/would delete\s+\S+\/app:old/);
@@ -124,10 +104,10 @@ describe('rc clean through a registry container: what it refuses and what it lea
     expect(result.stdout).toContain('Dry run, nothing changed');
 
     expect(snapshotStorage(registry.storageDir!)).toEqual(storageBefore);
-    const stateAfter = await containerState(engine, registry.name);
+    const stateAfter = await containerState(suite.engine, registry.name);
     expect(stateAfter).toEqual(stateBefore);
     expect(stateAfter.running).toBe(true);
-    expect(await leftoverContainers(engine, registry)).toEqual([]);
+    expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
     expect(await listTags(registry.url, 'app')).toEqual(['keep', 'old']);
   });
 });

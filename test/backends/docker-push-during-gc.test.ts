@@ -1,35 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerEngine, type RegistryContainer, ensureDockerEngine, ensureRegistryImage, removeAllRegistryContainers, startRegistryContainer } from '../../testkit/docker/index.js';
+import { describe, expect, it } from 'vitest';
 import { call, sha256Digest, v2Url } from '../../testkit/http.js';
 import { type Image, makeImage, makeLayer, pushBlob, pushImage } from '../../testkit/images.js';
 import { listTags, pullImage } from '../../testkit/pull.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { cleanJson, containerState, expectWritable, leftoverContainers, removeStandIns, statusOf } from './docker-support.js';
+import { cleanJson, containerState, dockerSuite, expectWritable, leftoverContainers, statusOf } from './docker-support.js';
 
 const SLOW = { timeout: 120_000 };
 /** Safety bounds for the push loop; rc ends it by exiting long before either. */
 const MAX_PUSHES = 400;
 const MAX_LOOP_MS = 90_000;
 
-let engine: DockerEngine;
-const started: RegistryContainer[] = [];
-const workspaces: Workspace[] = [];
-
-beforeAll(async () => {
-  engine = await ensureDockerEngine();
-  await ensureRegistryImage(engine);
-}, 240_000);
-
-afterEach(async () => {
-  for (const registry of started.splice(0)) {
-    await removeStandIns(engine, registry.name).catch(() => undefined);
-    await registry.remove();
-  }
-  for (const workspace of workspaces.splice(0)) workspace.remove();
-}, 120_000);
-
-afterAll(removeAllRegistryContainers, 120_000);
+const suite = dockerSuite();
 
 interface PushAttempt {
   tag: string;
@@ -71,14 +52,12 @@ async function finishUpload(location: string, data: Buffer, digest: string): Pro
 describe('pushes while rc collects garbage through the registry container', SLOW, () => {
   for (const mode of ['readonly', 'stopped'] as const) {
     it(`with gc.mode ${mode} every push either fails or, when it reported success, pulls completely afterwards`, async () => {
-      const registry = await startRegistryContainer(engine);
-      started.push(registry);
+      const registry = await suite.startRegistry();
       const old = makeImage({ seed: `inflight-${mode}/old`, layers: 2, layerSize: 4096 });
       const keep = makeImage({ seed: `inflight-${mode}/keep` });
       await registry.push('app', 'old', old);
       await registry.push('app', 'keep', keep);
-      const workspace = createWorkspace();
-      workspaces.push(workspace);
+      const workspace = suite.workspace();
       workspace.writeList([`${registry.host}/app:old`]);
       workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { mode } });
 
@@ -90,7 +69,7 @@ describe('pushes while rc collects garbage through the registry container', SLOW
       for (const blob of straddling.blobs) expect(await pushBlob(registry.url, 'inflight', blob)).toBe('uploaded');
 
       let rcExited = false;
-      const clean = cleanJson(workspace, engine).finally(() => {
+      const clean = cleanJson(workspace, suite.engine).finally(() => {
         rcExited = true;
       });
       const attempts: PushAttempt[] = [];
@@ -155,8 +134,8 @@ describe('pushes while rc collects garbage through the registry container', SLOW
       // And after it all, the registry is its writable self, with nothing of the window left.
       expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
       await expectWritable(registry, `after-pushes-${mode}`);
-      expect((await containerState(engine, registry.name)).running).toBe(true);
-      expect(await leftoverContainers(engine, registry)).toEqual([]);
+      expect((await containerState(suite.engine, registry.name)).running).toBe(true);
+      expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
     });
   }
 });

@@ -2,57 +2,31 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DockerEngine,
-  OWNER_LABEL,
-  REGISTRY_2_CONFIG_PATH,
-  type RegistryContainer,
-  docker,
-  ensureDockerEngine,
-  ensureRegistryImage,
-  removeAllRegistryContainers,
-  startRegistryContainer,
-} from '../../testkit/docker/index.js';
+import { describe, expect, it } from 'vitest';
+import { OWNER_LABEL, REGISTRY_2_CONFIG_PATH, docker, ensureRegistryImage } from '../../testkit/docker/index.js';
 import { call } from '../../testkit/http.js';
 import { makeImage, makeLayer, pushImage } from '../../testkit/images.js';
 import { pullImage } from '../../testkit/pull.js';
 import { freePort } from '../../testkit/registry-server.js';
 import { blobStored, repositoryDir } from '../support/storage-snapshot.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { blobDataStored, cleanJson, containerState, expectWritable, leftoverContainers, type RegistryHandle, removeStandIns, statusOf } from './docker-support.js';
+import type { Workspace } from '../support/workspace.js';
+import { blobDataStored, cleanJson, containerState, dockerSuite, expectWritable, leftoverContainers, type RegistryHandle, removeStandIns, statusOf } from './docker-support.js';
 
 const SLOW = { timeout: 120_000 };
 
-let engine: DockerEngine;
-const started: RegistryContainer[] = [];
-const handRun: Array<{ name: string; storageDir?: string }> = [];
-const workspaces: Workspace[] = [];
+const suite = dockerSuite();
 
-beforeAll(async () => {
-  engine = await ensureDockerEngine();
-  await ensureRegistryImage(engine);
-}, 240_000);
-
-afterEach(async () => {
-  // A stand-in does not carry the kit's owner label: remove one a failed test left, then the registries.
-  for (const registry of started.splice(0)) {
-    await removeStandIns(engine, registry.name).catch(() => undefined);
-    await registry.remove();
-  }
-  for (const { name, storageDir } of handRun.splice(0)) {
-    await removeStandIns(engine, name).catch(() => undefined);
-    await docker(['rm', '-f', '-v', name], engine.env).catch(() => undefined);
+/** A container this file runs by hand: removed (with any stand-in and its storage) after the test. */
+function handRun(name: string, storageDir?: string): void {
+  suite.afterTest(async () => {
+    await removeStandIns(suite.engine, name).catch(() => undefined);
+    await docker(['rm', '-f', '-v', name], suite.engine.env).catch(() => undefined);
     if (storageDir) rmSync(storageDir, { recursive: true, force: true });
-  }
-  for (const workspace of workspaces.splice(0)) workspace.remove();
-}, 120_000);
-
-afterAll(removeAllRegistryContainers, 120_000);
+  });
+}
 
 function workspaceListing(image: string): Workspace {
-  const workspace = createWorkspace();
-  workspaces.push(workspace);
+  const workspace = suite.workspace();
   workspace.writeList([image]);
   return workspace;
 }
@@ -64,13 +38,13 @@ function workspaceListing(image: string): Workspace {
  * Run by hand because the kit does not set entrypoints; it carries the kit's owner label.
  */
 async function registryIgnoringReadOnly(): Promise<{ registry: RegistryHandle & { host: string }; storageDir: string }> {
-  const image = await ensureRegistryImage(engine);
+  const image = await ensureRegistryImage(suite.engine);
   const storageDir = mkdtempSync(join(tmpdir(), 'rc-backends-ignores-readonly-'));
   writeFileSync(join(storageDir, 'ignore-readonly.sh'), '#!/bin/sh\nunset REGISTRY_STORAGE_MAINTENANCE_READONLY\nexec /bin/registry "$@"\n', { mode: 0o755 });
   const port = await freePort();
   const name = `rc-ignores-readonly-${process.pid}`;
   const url = `http://127.0.0.1:${port}`;
-  handRun.push({ name, storageDir });
+  handRun(name, storageDir);
   await docker(
     [
       'run', '-d', '--restart=no', '--name', name, '--network', 'host', '--label', `${OWNER_LABEL}=${hostname()}:${process.pid}`,
@@ -78,16 +52,16 @@ async function registryIgnoringReadOnly(): Promise<{ registry: RegistryHandle & 
       '-v', `${storageDir}:/var/lib/registry`, '--entrypoint', '/var/lib/registry/ignore-readonly.sh',
       image.reference, 'serve', REGISTRY_2_CONFIG_PATH,
     ],
-    engine.env,
+    suite.engine.env,
   );
   // Safety bound only: a registry that never answers fails here with its log.
   for (let attempt = 0; ; attempt++) {
     const up = await call(`${url}/v2/`, { headers: { connection: 'close' } }).then((r) => r.status === 200, () => false);
     if (up) break;
-    if (attempt >= 600) throw new Error(`${name} does not answer at ${url}: ${(await docker(['logs', name], engine.env)).stderr.slice(-2000)}`);
+    if (attempt >= 600) throw new Error(`${name} does not answer at ${url}: ${(await docker(['logs', name], suite.engine.env)).stderr.slice(-2000)}`);
     await sleep(50);
   }
-  const registry = { name, url, host: `127.0.0.1:${port}`, exec: (args: readonly string[]) => docker(['exec', name, ...args], engine.env) };
+  const registry = { name, url, host: `127.0.0.1:${port}`, exec: (args: readonly string[]) => docker(['exec', name, ...args], suite.engine.env) };
   return { registry, storageDir };
 }
 
@@ -101,7 +75,7 @@ describe('rc clean through a registry container when its read-only window cannot
     const workspace = workspaceListing(`${registry.host}/app:old`);
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { mode: 'readonly' } });
 
-    const { exitCode, report } = await cleanJson(workspace, engine);
+    const { exitCode, report } = await cleanJson(workspace, suite.engine);
     expect(exitCode).toBe(1);
     expect(statusOf(report, registry.host, 'app:old')).toBe('deleted');
     expect(report.error?.message).toContain('still accepted an upload after the read-only restart; garbage collection was not run');
@@ -111,36 +85,35 @@ describe('rc clean through a registry container when its read-only window cannot
     // The read-only probe's upload is cleaned up like every other probe's.
     expect(existsSync(repositoryDir(storageDir, 'registry-clean-probe'))).toBe(false);
 
-    expect((await containerState(engine, registry.name)).running).toBe(true);
-    expect(await leftoverContainers(engine, registry)).toEqual([]);
+    expect((await containerState(suite.engine, registry.name)).running).toBe(true);
+    expect(await leftoverContainers(suite.engine, registry)).toEqual([]);
     expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
     await expectWritable(registry, 'after-ignored-readonly');
   });
 
   it('leaves alone a container of the stand-in\'s name that rc did not start, fails saying why, and the registry is back', async () => {
-    const registry = await startRegistryContainer(engine);
-    started.push(registry);
+    const registry = await suite.startRegistry();
     const old = makeImage({ seed: 'name-taken/old', layers: [makeLayer('name-taken/base', 2048), makeLayer('name-taken/top', 4096)] });
     const keep = makeImage({ seed: 'name-taken/keep', layers: [makeLayer('name-taken/base', 2048)] });
     await registry.push('app', 'old', old);
     await registry.push('app', 'keep', keep);
     const squatter = `${registry.name}-rc-readonly`;
-    await docker(['create', '--name', squatter, '--label', `${OWNER_LABEL}=${hostname()}:${process.pid}`, '--network', 'none', registry.image], engine.env);
-    handRun.push({ name: squatter });
-    const squatterId = (await containerState(engine, squatter)).id;
+    await docker(['create', '--name', squatter, '--label', `${OWNER_LABEL}=${hostname()}:${process.pid}`, '--network', 'none', registry.image], suite.engine.env);
+    handRun(squatter);
+    const squatterId = (await containerState(suite.engine, squatter)).id;
     const workspace = workspaceListing(`${registry.host}/app:old`);
     workspace.writeConfig({ storage: { backend: 'docker', container: registry.name }, gc: { mode: 'readonly' } });
 
-    const { exitCode, report } = await cleanJson(workspace, engine);
+    const { exitCode, report } = await cleanJson(workspace, suite.engine);
     expect(exitCode).toBe(1);
     expect(statusOf(report, registry.host, 'app:old')).toBe('deleted');
     expect(report.error?.message).toContain(squatter);
     expect(report.gc[0]).toMatchObject({ status: 'failed', mode: 'readonly', cameBack: true });
     expect(report.restart[0]).toMatchObject({ status: 'restarted' });
-    expect((await containerState(engine, squatter)).id).toBe(squatterId);
+    expect((await containerState(suite.engine, squatter)).id).toBe(squatterId);
     // Not collected, and the registry serves writable again.
     expect(await blobDataStored(registry, old.layers[1]!.digest)).toBe(true);
-    expect((await containerState(engine, registry.name)).running).toBe(true);
+    expect((await containerState(suite.engine, registry.name)).running).toBe(true);
     expect((await pullImage(registry.url, 'app', 'keep')).digest).toBe(keep.digest);
     await expectWritable(registry, 'after-name-taken');
   });

@@ -1,11 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect } from 'vitest';
-import { docker, type DockerEngine, type RegistryContainer } from '../../testkit/docker/index.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import {
+  docker,
+  type DockerEngine,
+  ensureDockerEngine,
+  ensureRegistryImage,
+  type RegistryContainer,
+  removeAllRegistryContainers,
+  startRegistryContainer,
+} from '../../testkit/docker/index.js';
 import { call, v2Url } from '../../testkit/http.js';
 import { makeImage, pushImage } from '../../testkit/images.js';
 import { pullImage } from '../../testkit/pull.js';
 import type { CliResult } from '../support/run-cli.js';
-import type { Workspace } from '../support/workspace.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
 
 /** What the helpers below need of a registry container: the kit's, or one a test ran by hand. */
 export type RegistryHandle = Pick<RegistryContainer, 'name' | 'url' | 'exec'>;
@@ -169,4 +177,55 @@ export async function blobFiles(registry: RegistryHandle): Promise<string[]> {
 /** What a blob HEAD in a repository says now (200 present, 404 absent). */
 export async function blobHeadStatus(registry: RegistryHandle, repository: string, digest: string): Promise<number> {
   return (await call(v2Url(registry.url, `${repository}/blobs/${digest}`), { method: 'HEAD' })).status;
+}
+
+export interface DockerSuite {
+  /** The kit's engine (set once the suite's beforeAll ran). */
+  readonly engine: DockerEngine;
+  /** A registry container like the seed's, removed (with any stand-in) after the test. */
+  startRegistry(options?: Parameters<typeof startRegistryContainer>[1]): Promise<RegistryContainer>;
+  /** A workspace removed after the test. */
+  workspace(): Workspace;
+  /** Something else to undo after the test (hand-run containers). */
+  afterTest(undo: () => Promise<void>): void;
+}
+
+/**
+ * The hooks every Docker backend test file needs: the engine and image once, and after each
+ * test its registries (stand-ins first: they do not carry the kit's label) and workspaces removed.
+ */
+export function dockerSuite(): DockerSuite {
+  let engine: DockerEngine | undefined;
+  const undo: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    engine = await ensureDockerEngine();
+    await ensureRegistryImage(engine);
+  }, 240_000);
+  afterEach(async () => {
+    for (const step of undo.splice(0)) await step().catch(() => undefined);
+  }, 120_000);
+  afterAll(removeAllRegistryContainers, 120_000);
+  const suite: DockerSuite = {
+    get engine() {
+      if (!engine) throw new Error('the Docker engine is not ready yet');
+      return engine;
+    },
+    async startRegistry(options) {
+      const registry = await startRegistryContainer(suite.engine, options);
+      undo.push(async () => {
+        await removeStandIns(suite.engine, registry.name).catch(() => undefined);
+        await registry.remove();
+      });
+      return registry;
+    },
+    workspace() {
+      const workspace = createWorkspace();
+      undo.push(async () => workspace.remove());
+      return workspace;
+    },
+    afterTest(step) {
+      undo.push(step);
+    },
+  };
+  return suite;
 }
