@@ -122,7 +122,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-interface ConfigSettings {
+export interface ConfigSettings {
   port: number;
   storageRoot: string;
   deleteEnabled: boolean;
@@ -133,7 +133,7 @@ interface ConfigSettings {
 }
 
 /** The registry's config.yml. Strings are JSON-quoted, which YAML reads as double-quoted scalars. */
-function renderConfig(settings: ConfigSettings): string {
+export function renderConfig(settings: ConfigSettings): string {
   const q = JSON.stringify;
   const lines = [
     'version: 0.1',

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { MANIFEST_ACCEPT } from '../media-types.js';
-import { freePort } from '../registry-server.js';
+import { freePort, renderConfig as renderPlainConfig } from '../registry-server.js';
 
 /**
  * A distribution registry with the config a test composes — token auth (`auth.token`), TLS
@@ -80,30 +80,14 @@ const execFileAsync = promisify(execFile);
 const live = new Set<() => void>();
 let exitHook = false;
 
+/**
+ * The kit's plain registry config (registry-server.ts), plus TLS under `http:` (its last
+ * section when there is no htpasswd) and token auth.
+ */
 function renderConfig(settings: { port: number; storageRoot: string; secret: string; deleteEnabled: boolean; token?: TokenAuthSettings; tls?: TlsSettings }): string {
   const q = JSON.stringify;
   const lines = [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    '  formatter: text',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${q(settings.storageRoot)}`,
-    '  delete:',
-    `    enabled: ${settings.deleteEnabled}`,
-    '  maintenance:',
-    '    uploadpurging:',
-    '      enabled: false',
-    '  cache:',
-    '    blobdescriptor: inmemory',
-    'http:',
-    `  addr: ${q(`127.0.0.1:${settings.port}`)}`,
-    `  secret: ${q(settings.secret)}`,
-    '  headers:',
-    '    X-Content-Type-Options: [nosniff]',
+    renderPlainConfig({ ...settings, readonly: false, blobDescriptorCache: 'inmemory', htpasswdPath: undefined }).trimEnd(),
   ];
   if (settings.tls) {
     lines.push('  tls:', `    certificate: ${q(settings.tls.certificate)}`, `    key: ${q(settings.tls.key)}`);
