@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { call, sha256Digest, v2Url } from '../../testkit/http.js';
 import { type Image, makeImage, makeLayer, pushBlob, pushImage } from '../../testkit/images.js';
-import { listTags, pullImage } from '../../testkit/pull.js';
+import { listTags, PullError, pullImage } from '../../testkit/pull.js';
 import { cleanJson, containerState, dockerSuite, expectWritable, leftoverContainers, statusOf } from './docker-support.js';
 
 const SLOW = { timeout: 120_000 };
@@ -105,7 +105,11 @@ describe('pushes while rc collects garbage through the registry container', SLOW
           const pulled = await pullImage(registry.url, 'inflight', attempt.tag);
           if (pulled.digest !== attempt.image.digest) broken.push(`${attempt.tag}: pulls ${pulled.digest}, pushed ${attempt.image.digest}`);
         } catch (error) {
-          broken.push(`${attempt.tag} (${attempt.reportedSuccess ? 'reported pushed' : 'failed, but tagged'}): ${(error as Error).message}`);
+          // A push cut off when the registry stopped may leave its tag naming no manifest (the link was being
+          // written). The pusher saw it fail and the tag serves nothing, so nothing incomplete is ever pulled;
+          // anything else — a manifest whose blobs are gone — is the broken image this test is about.
+          const dangling = !attempt.reportedSuccess && error instanceof PullError && error.problem === 'manifest-missing';
+          if (!dangling) broken.push(`${attempt.tag} (${attempt.reportedSuccess ? 'reported pushed' : 'failed, but tagged'}): ${(error as Error).message}`);
         }
       }
       expect(broken).toEqual([]);
