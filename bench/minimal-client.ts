@@ -48,7 +48,7 @@ export class MinimalClient {
       while (next < requests.length) {
         const index = next++;
         const item = requests[index]!;
-        const response = await this.pool.request({ method: item.method, path: item.path, headers: item.headers ?? {} });
+        const response = await this.pool.request({ method: item.method, path: item.path, headers: item.headers ?? {}, reset: false });
         if (!expected.includes(response.statusCode)) unexpected++;
         if (onBody && item.method === 'GET') onBody(index, await response.body.text());
         else await response.body.dump();
@@ -68,7 +68,7 @@ export class MinimalClient {
     const worker = async (): Promise<void> => {
       while (next < paths.length) {
         const index = next++;
-        const response = await this.pool.request({ method: 'HEAD', path: paths[index]!, headers: { accept: MANIFEST_ACCEPT } });
+        const response = await this.pool.request({ method: 'HEAD', path: paths[index]!, headers: { accept: MANIFEST_ACCEPT }, reset: false });
         if (response.statusCode !== 200) unexpected++;
         const digest = response.headers['docker-content-digest'];
         digests[index] = Array.isArray(digest) ? (digest[0] ?? '') : (digest ?? '');

@@ -389,6 +389,9 @@ export class RegistryClient {
         headers,
         body: options.body,
         dispatcher: this.dispatcher,
+        // undici closes the connection after every HEAD unless told not to (a guard against servers
+        // that send a body anyway; distribution never does): a new TCP connection per tag otherwise.
+        reset: false,
       });
       const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
       if (method === 'HEAD') await response.body.dump();
