@@ -26,4 +26,5 @@ export async function confirmStorage(target: RegistryTarget, repository: string,
       { hint: `point storage at the root directory of the registry serving ${target.client.baseUrl.origin} (its rootdirectory), or configure it under registries["${target.host}"].storage` },
     );
   }
+  target.storageProven = true;
 }

@@ -9,6 +9,8 @@ export interface RegistryTarget {
   client: RegistryClient;
   /** Its storage, when configured: needed for prune and storage tag removal. */
   storage?: RegistryStorage;
+  /** An upload started through the API appeared in `storage`: it is this registry's, and may be read instead of asking per tag. */
+  storageProven?: boolean;
   /** How to run its GC and restart it, when the backend can. */
   runtime?: RegistryRuntime;
   /** The GC mode `gc.mode` resolves to for this runtime (`auto`: the safest it can do). */

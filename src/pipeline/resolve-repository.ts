@@ -1,29 +1,60 @@
 import { RunError } from '../errors/run-error.js';
 import type { RepositorySnapshot } from '../plan/repository-snapshot.js';
-import type { ManifestHead } from '../registry/client.js';
+import type { ManifestHead, ManifestJson } from '../registry/client.js';
+import { manifestFromBytes } from '../registry/manifest-from-bytes.js';
 import { isIndexMediaType } from '../registry/media-types.js';
+import type { RegistryStorage } from '../storage/registry-storage.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { RegistryTarget } from './registry-target.js';
+
+export interface ResolveOptions {
+  concurrency: number;
+  signal?: AbortSignal;
+  /** Heads resolved earlier: through the API only tags not in it are asked for again. */
+  known?: Map<string, ManifestHead>;
+}
 
 /**
  * Resolves every tag of a repository to its manifest — listed or not, because a sibling tag on
  * the same digest must survive — and reads multi-arch indexes to learn their children.
  *
- * `known` holds heads resolved earlier: only tags not in it are asked for again, and where
- * storage is configured, tags whose link now names another digest too (a tag moved meanwhile).
- * Storage and API must agree about every tag, or nothing is changed.
+ * Where the storage is proven to be the registry's own (an upload showed up in it), the tags'
+ * links and manifests are read from it: the same files the registry reads to answer, without a
+ * request per tag. Otherwise each tag is asked for with a HEAD, and any configured storage must
+ * agree with every answer. Either way API and storage must agree on the tags, or nothing is changed.
  */
-export async function resolveRepository(
-  target: RegistryTarget,
-  snapshot: RepositorySnapshot,
-  options: { concurrency: number; signal?: AbortSignal; known?: Map<string, ManifestHead> },
-): Promise<void> {
-  const tags = snapshot.tags;
+export async function resolveRepository(target: RegistryTarget, snapshot: RepositorySnapshot, options: ResolveOptions): Promise<void> {
   snapshot.heads = new Map();
   snapshot.indexChildren = new Map();
-  if (tags === null) return;
+  if (snapshot.tags === null) return;
+  if (target.storage && target.storageProven) await resolveFromStorage(target, target.storage, snapshot);
+  else await resolveThroughApi(target, snapshot, options);
+}
+
+async function resolveFromStorage(target: RegistryTarget, storage: RegistryStorage, snapshot: RepositorySnapshot): Promise<void> {
+  const tags = snapshot.tags ?? [];
+  const stored = await storage.tagDigests(snapshot.name);
+  // A tag directory without a link (a push cut off) is listed but resolves to nothing: not a disagreement.
+  const served = new Set(tags);
+  const unserved = stored === null ? (tags.length > 0 ? 'the repository is not in storage' : undefined) : [...stored.keys()].find((tag) => !served.has(tag));
+  if (unserved !== undefined) throw mismatch(target, snapshot, stored === null ? unserved : `tag ${unserved} is in storage but not served`);
+
+  const digests = [...new Set(tags.flatMap((tag) => stored?.get(tag) ?? []))];
+  const texts = await storage.manifests(snapshot.name, digests);
+  const manifests = new Map<string, { head: ManifestHead; json: ManifestJson }>();
+  for (const [digest, text] of texts) if (text !== null) manifests.set(digest, manifestFromBytes(digest, text));
+  for (const tag of tags) {
+    const manifest = manifests.get(stored?.get(tag) ?? '');
+    if (manifest) snapshot.heads.set(tag, manifest.head);
+  }
+  for (const { head, json } of manifests.values()) if (isIndexMediaType(head.mediaType)) addChildren(snapshot, head.digest, json);
+}
+
+async function resolveThroughApi(target: RegistryTarget, snapshot: RepositorySnapshot, options: ResolveOptions): Promise<void> {
+  const tags = snapshot.tags ?? [];
   const known = options.known ?? new Map<string, ManifestHead>();
   const stored = target.storage ? await target.storage.tagDigests(snapshot.name) : undefined;
+  // Asked again: tags not resolved before, and where storage is configured, tags whose link now names another digest.
   const stale = (tag: string) => {
     const head = known.get(tag);
     return !head || (stored !== undefined && stored?.get(tag) !== head.digest);
@@ -39,33 +70,40 @@ export async function resolveRepository(
 
   const indexes = [...new Set([...snapshot.heads.values()].filter((h) => isIndexMediaType(h.mediaType)).map((h) => h.digest))];
   const manifests = await mapLimit(indexes, options.concurrency, (index) => target.client.getManifest(snapshot.name, index), options.signal);
-  indexes.forEach((index, i) => {
-    for (const child of manifests[i]?.json.manifests ?? []) {
-      const parents = snapshot.indexChildren.get(child.digest);
-      if (parents) parents.push(index);
-      else snapshot.indexChildren.set(child.digest, [index]);
-    }
-  });
+  indexes.forEach((index, i) => addChildren(snapshot, index, manifests[i]?.json));
 
-  if (target.storage && stored !== undefined) {
-    const disagreement = compare(snapshot.heads, stored);
-    if (disagreement) {
-      throw new RunError(
-        `the storage of ${snapshot.registry} (${target.storage.description}) does not match what the registry serves for ${snapshot.name}: ${disagreement}; this repository was left as it was`,
-        { hint: "if a push was landing, run rc again; otherwise check that storage.root is the registry's storage root directory" },
-      );
-    }
+  if (stored !== undefined) {
+    const disagreement = compare(snapshot.heads, new Set(tags), stored);
+    if (disagreement) throw mismatch(target, snapshot, disagreement);
   }
 }
 
-/** Why API and storage disagree about a repository's tags, or undefined when they agree. */
-function compare(api: Map<string, ManifestHead>, stored: Map<string, string> | null): string | undefined {
-  if (stored === null) return api.size === 0 ? undefined : 'the repository is not in storage';
-  for (const [tag, head] of api) {
+function addChildren(snapshot: RepositorySnapshot, index: string, json: ManifestJson | undefined): void {
+  for (const child of json?.manifests ?? []) {
+    const parents = snapshot.indexChildren.get(child.digest);
+    if (parents) parents.push(index);
+    else snapshot.indexChildren.set(child.digest, [index]);
+  }
+}
+
+function mismatch(target: RegistryTarget, snapshot: RepositorySnapshot, disagreement: string): RunError {
+  return new RunError(
+    `the storage of ${snapshot.registry} (${target.storage?.description}) does not match what the registry serves for ${snapshot.name}: ${disagreement}; this repository was left as it was`,
+    { hint: "if a push was landing, run rc again; otherwise check that storage.root is the registry's storage root directory" },
+  );
+}
+
+/**
+ * Why API and storage disagree about a repository's tags, or undefined when they agree. A tag
+ * listed by the registry that resolves to nothing (a broken tag) is in storage too: that agrees.
+ */
+function compare(heads: Map<string, ManifestHead>, listed: Set<string>, stored: Map<string, string> | null): string | undefined {
+  if (stored === null) return heads.size === 0 ? undefined : 'the repository is not in storage';
+  for (const [tag, head] of heads) {
     const digest = stored.get(tag);
     if (digest === undefined) return `tag ${tag} is not in storage`;
     if (digest !== head.digest) return `tag ${tag} is ${head.digest} in the registry but ${digest} in storage`;
   }
-  for (const tag of stored.keys()) if (!api.has(tag)) return `tag ${tag} is in storage but not served`;
+  for (const tag of stored.keys()) if (!listed.has(tag)) return `tag ${tag} is in storage but not served`;
   return undefined;
 }

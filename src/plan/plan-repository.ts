@@ -43,8 +43,12 @@ export function planRepository(snapshot: RepositorySnapshot, images: ImageOutcom
   const tagsOn = groupTagsByDigest(tagDigest);
   const indexDigests = new Set([...snapshot.heads.values()].filter((h) => isIndexMediaType(h.mediaType)).map((h) => h.digest));
 
+  const listed = new Set(snapshot.tags);
   for (const image of pending) {
-    if (image.ref.tag !== undefined && !tagDigest.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
+    const tag = image.ref.tag;
+    if (tag === undefined || tagDigest.has(tag)) continue;
+    // Listed but resolving to nothing: a push cut off, or a manifest lost from storage. Nothing to delete.
+    settle(image, 'absent', listed.has(tag) ? `tag ${tag} names no manifest the registry can serve (a broken tag); left as it is` : `tag ${tag} does not exist`);
   }
   const byDigest = pending.filter((i) => i.status === 'pending' && i.ref.digest !== undefined);
   const byTag = pending.filter((i) => i.status === 'pending' && i.ref.tag !== undefined);

@@ -9,6 +9,8 @@ export const MediaType = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
+  /** Legacy schema 1 (signed): never asked for, but a 2.8 registry may still hold some. */
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
 export const manifestAccept = [

@@ -11,13 +11,16 @@ const missing = 3;
 const scripts = {
   list: 'cd "$1" 2>/dev/null || exit 3; for f in * .[!.]* ..?*; do [ -e "$f" ] || [ -L "$f" ] || continue; if [ -d "$f" ] && [ ! -L "$f" ]; then echo "d $f"; else echo "f $f"; fi; done',
   read: '[ -f "$1" ] || exit 3; cat "$1"',
-  // One line per path: "+<content on one line>" or "-" when absent.
-  readMany: 'for f; do if [ -f "$f" ]; then printf "+%s\\n" "$(tr "\\n" " " < "$f")"; else echo "-"; fi; done',
+  // A record per path, ended by RS and a newline (RS cannot occur in a link file or a JSON manifest):
+  // "+" and the exact bytes, or "-" when absent.
+  readMany: 'for f; do if [ -f "$f" ]; then printf "+"; cat "$f"; else printf "-"; fi; printf "\\036\\n"; done',
   remove: 'rm -rf -- "$1"',
   rmdir: 'rmdir -- "$1" 2>&1 && echo removed; exit 0',
   // "<files> <bytes>" of the regular files below a directory.
   measure: '[ -d "$1" ] || { echo "0 0"; exit 0; }; find "$1" -type f -exec wc -c {} + | awk \'$2 != "total" { n++; b += $1 } END { print n + 0, b + 0 }\'',
 } as const;
+
+const recordSeparator = '\x1e';
 
 /** Paths per `exec` when reading many files: well under any argument-length limit. */
 const batch = 400;
@@ -65,9 +68,10 @@ export function execStorage(exec: Exec, storageRoot: () => Promise<string>, labe
       for (let start = 0; start < relatives.length; start += batch) {
         const chunk = relatives.slice(start, start + batch);
         const result = await sh(scripts.readMany, await Promise.all(chunk.map(inside)));
-        const lines = result.stdout.split('\n');
-        if (result.exitCode !== 0 || lines.length < chunk.length) throw fail('read', chunk[0] ?? '', result.output);
-        for (const line of lines.slice(0, chunk.length)) texts.push(line.startsWith('+') ? line.slice(1).trim() : null);
+        // Output arrives as lines: each record after the first starts with the newline that ended the previous one.
+        const records = result.stdout.split(recordSeparator).map((record, i) => (i > 0 && record.startsWith('\n') ? record.slice(1) : record));
+        if (result.exitCode !== 0 || records.length !== chunk.length + 1) throw fail('read', chunk[0] ?? '', result.output);
+        for (const record of records.slice(0, chunk.length)) texts.push(record.startsWith('+') ? record.slice(1) : null);
       }
       return texts;
     },

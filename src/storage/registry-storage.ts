@@ -72,6 +72,26 @@ export class RegistryStorage {
     return result;
   }
 
+  /**
+   * Manifests of a repository as the registry would serve them, read from storage: a digest
+   * counts only when the repository links it (`_manifests/revisions/<algorithm>/<hex>/link`) and
+   * its bytes are in the blob store, as the registry itself checks; otherwise it maps to null
+   * (the registry answers 404). Read in one batch.
+   */
+  async manifests(repository: string, digests: readonly string[]): Promise<Map<string, string | null>> {
+    const paths = digests.flatMap((digest) => {
+      const [algorithm, hex] = splitDigest(digest);
+      return [repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link'), join(v2, 'blobs', algorithm, hex.slice(0, 2), hex, 'data')];
+    });
+    const texts = await this.readMany(paths);
+    const result = new Map<string, string | null>();
+    digests.forEach((digest, i) => {
+      const linked = texts[2 * i]?.trim() === digest;
+      result.set(digest, linked ? (texts[2 * i + 1] ?? null) : null);
+    });
+    return result;
+  }
+
   /** True when an upload session with this id is in the repository's `_uploads`. */
   async hasUpload(repository: string, id: string): Promise<boolean> {
     return (await this.backend.list(repoPath(repository, '_uploads', id))) !== null;
@@ -147,6 +167,13 @@ export function repoPath(repository: string, ...parts: string[]): string {
   const segments = repository.split('/');
   if (segments.length === 0 || repository.length === 0) throw new Error('empty repository name');
   return join(repositoriesDir, ...segments.map(checkSegment), ...parts.map(checkSegment));
+}
+
+/** `sha256:<hex>` → its path segments; anything else is refused (it would not be a path the registry wrote). */
+function splitDigest(digest: string): [string, string] {
+  const match = /^(sha256|sha384|sha512):([a-f0-9]{64,128})$/.exec(digest);
+  if (!match) throw new Error(`refusing to read a manifest with the malformed digest ${JSON.stringify(digest)}`);
+  return [match[1]!, match[2]!];
 }
 
 function parseTime(text: string | null | undefined): Date | undefined {
