@@ -10,7 +10,7 @@ import type { RegistryTarget } from './registry-target.js';
 export interface ResolveOptions {
   concurrency: number;
   signal?: AbortSignal;
-  /** Heads resolved earlier: through the API only tags not in it are asked for again. */
+  /** Heads resolved earlier: through the API only tags not in it are asked for again; from storage, their manifests are not read again. */
   known?: Map<string, ManifestHead>;
 }
 
@@ -27,11 +27,11 @@ export async function resolveRepository(target: RegistryTarget, snapshot: Reposi
   snapshot.heads = new Map();
   snapshot.indexChildren = new Map();
   if (snapshot.tags === null) return;
-  if (target.storage && target.storageProven) await resolveFromStorage(target, target.storage, snapshot);
+  if (target.storage && target.storageProven) await resolveFromStorage(target, target.storage, snapshot, options.known);
   else await resolveThroughApi(target, snapshot, options);
 }
 
-async function resolveFromStorage(target: RegistryTarget, storage: RegistryStorage, snapshot: RepositorySnapshot): Promise<void> {
+async function resolveFromStorage(target: RegistryTarget, storage: RegistryStorage, snapshot: RepositorySnapshot, known?: Map<string, ManifestHead>): Promise<void> {
   const tags = snapshot.tags ?? [];
   const stored = await storage.tagDigests(snapshot.name);
   // A tag directory without a link (a push cut off) is listed but resolves to nothing: not a disagreement.
@@ -39,15 +39,22 @@ async function resolveFromStorage(target: RegistryTarget, storage: RegistryStora
   const unserved = stored === null ? (tags.length > 0 ? 'the repository is not in storage' : undefined) : [...stored.keys()].find((tag) => !served.has(tag));
   if (unserved !== undefined) throw mismatch(target, snapshot, stored === null ? unserved : `tag ${unserved} is in storage but not served`);
 
+  // Manifests read before are not read again, except indexes (their children are needed afresh).
+  const reused = new Map<string, ManifestHead>();
+  for (const head of known?.values() ?? []) if (!isIndexMediaType(head.mediaType)) reused.set(head.digest, head);
   const digests = [...new Set(tags.flatMap((tag) => stored?.get(tag) ?? []))];
-  const texts = await storage.manifests(snapshot.name, digests);
-  const manifests = new Map<string, { head: ManifestHead; json: ManifestJson }>();
-  for (const [digest, text] of texts) if (text !== null) manifests.set(digest, manifestFromBytes(digest, text));
-  for (const tag of tags) {
-    const manifest = manifests.get(stored?.get(tag) ?? '');
-    if (manifest) snapshot.heads.set(tag, manifest.head);
+  const texts = await storage.manifests(snapshot.name, digests.filter((digest) => !reused.has(digest)));
+  const heads = new Map(reused);
+  for (const [digest, text] of texts) {
+    if (text === null) continue;
+    const { head, json } = manifestFromBytes(digest, text);
+    heads.set(digest, head);
+    if (isIndexMediaType(head.mediaType)) addChildren(snapshot, digest, json);
   }
-  for (const { head, json } of manifests.values()) if (isIndexMediaType(head.mediaType)) addChildren(snapshot, head.digest, json);
+  for (const tag of tags) {
+    const head = heads.get(stored?.get(tag) ?? '');
+    if (head) snapshot.heads.set(tag, head);
+  }
 }
 
 async function resolveThroughApi(target: RegistryTarget, snapshot: RepositorySnapshot, options: ResolveOptions): Promise<void> {
