@@ -33,6 +33,14 @@ export abstract class BaseCommand extends Command {
     return chooseRenderer({ ...flags, json: this.jsonEnabled() });
   }
 
+  /**
+   * The JSON document, pretty-printed without colour: oclif colours it token by token, which
+   * for a large report costs more memory than the report itself.
+   */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  }
+
   /** Prints the error (JSON on stdout with --json, text on stderr otherwise) and sets its exit code. */
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
     const exitCode = exitCodeOf(error);

@@ -3,18 +3,13 @@ import { BaseCommand } from '../cli/base-command.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
 import { registriesInvolved } from '../cli/registries-involved.js';
 import { displayPath } from '../config/load-config.js';
+import { ListingJsonWriter } from '../listing/listing-json-writer.js';
 import { type RepositoryListing, walkRegistry } from '../listing/walk-registry.js';
 import { connectRegistry } from '../registry/connect-registry.js';
 
-interface RegistryListing {
-  registry: string;
-  url: string;
-  repositories: RepositoryListing[];
-  error?: string;
-}
-
+/** The document `rc ls --json` prints. */
 export interface LsResult {
-  registries: RegistryListing[];
+  registries: Array<{ registry: string; url: string; repositories: RepositoryListing[]; error?: string }>;
 }
 
 export default class Ls extends BaseCommand {
@@ -33,44 +28,47 @@ ${exitCodeHelp}`;
     concurrency: Flags.integer({ summary: 'Requests in flight at once per registry.', min: 1, max: 256 }),
   };
 
-  async run(): Promise<LsResult> {
+  /** With --json the document is streamed as it is read (see ListingJsonWriter), so nothing is returned for oclif to print. */
+  async run(): Promise<void> {
     const { flags } = await this.parse(Ls);
     const loaded = await this.loadUserConfig(flags.config);
     const { config, filepath } = loaded;
     const hosts = await registriesInvolved(flags, loaded);
     const concurrency = flags.concurrency ?? config.concurrency;
-    const result: LsResult = { registries: [] };
+    const json = this.jsonEnabled() ? new ListingJsonWriter((text) => process.stdout.write(text)) : undefined;
+    json?.begin();
     let failed = false;
     for (const host of hosts) {
       const settings = config.registries[host];
       const file = filepath ? displayPath(filepath) : 'config';
       const warn = (message: string) => process.stderr.write(`Warning: ${message}\n`);
       const client = await connectRegistry(host, settings, { file, concurrency, warn });
-      const listing: RegistryListing = { registry: host, url: client.baseUrl.origin, repositories: [] };
-      result.registries.push(listing);
+      json?.beginRegistry(host, client.baseUrl.origin);
       let header = false;
+      let error: string | undefined;
       try {
         for await (const repository of walkRegistry(client, { digests: flags.digests, concurrency })) {
-          if (this.jsonEnabled()) {
-            listing.repositories.push(repository);
+          if (json) {
+            json.repository(repository);
             continue;
           }
           if (!header) this.log(`${host} repositories:`);
           header = true;
           this.log(formatRepository(repository));
         }
-        if (!header && !this.jsonEnabled()) this.log(`${host}: empty registry (no repositories)`);
-      } catch (error) {
+        if (!header && !json) this.log(`${host}: empty registry (no repositories)`);
+      } catch (caught) {
         failed = true;
-        listing.error = (error as Error).message;
-        const hint = (error as { hint?: string }).hint;
-        process.stderr.write(`Error: ${listing.error}${hint ? `\nHint: ${hint}` : ''}\n`);
+        error = (caught as Error).message;
+        const hint = (caught as { hint?: string }).hint;
+        process.stderr.write(`Error: ${error}${hint ? `\nHint: ${hint}` : ''}\n`);
       } finally {
+        json?.endRegistry(error);
         await client.close();
       }
     }
+    json?.end();
     if (failed) process.exitCode = ExitCode.failed;
-    return result;
   }
 }
 

@@ -29,9 +29,11 @@ export const resolveDigestsStep: Step<CleanContext> = {
       ctx.signal,
     );
 
-    for (const { registry, repository } of groups) {
+    ctx.plan = [];
+    ctx.pruneCandidates = [];
+    for (const { registry, repository, images } of groups) {
       const snapshot = ctx.repositories.get(repositoryKey(registry, repository)) as RepositorySnapshot;
-      for (const warning of planRepositoryInto(ctx, snapshot)) io.warn(warning);
+      for (const warning of planRepositoryInto(ctx, snapshot, { images })) io.warn(warning);
     }
     io.title(`Resolve digests and plan: ${plural(ctx.plan.length, 'deletion')} planned`);
   },
