@@ -4,8 +4,8 @@ import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 /*
  * undici's Agent and request API from their own files. undici's index also loads fetch,
  * WebSocket, EventSource, cookies, caches and mocks, none of which rc uses: about 10 MB and
- * 40 ms more at every start. undici 7 has no `exports` map, so these paths are reachable; an
- * upgrade that moves them fails test/registry/undici.test.ts.
+ * 40 ms more in every run that talks to a registry. undici 7 has no `exports` map, so these
+ * paths are reachable; an upgrade that moves them fails test/registry/undici.test.ts.
  */
 const require = createRequire(import.meta.url);
 
