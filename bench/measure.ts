@@ -10,13 +10,14 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 let rcBin = path.join(repoRoot, 'bin', 'run.js');
 
 /**
- * Runs rc from a copy of `bin/`, `dist/` and `package.json` taken now (node_modules linked), so
- * that a rebuild of dist/ by someone else while the benchmark runs (`npm test` builds) cannot
- * break or change the CLI between measurements. Returns the copy's directory.
+ * Runs rc from a copy of `bin/`, `dist/`, `package.json` and `oclif.manifest.json` taken now
+ * (node_modules linked), so that a rebuild of dist/ by someone else while the benchmark runs
+ * (`npm test` builds) cannot break or change the CLI between measurements. Returns the copy's
+ * directory.
  */
 export function freezeRc(): string {
   const dir = scratchDir('rc-bench-cli-');
-  for (const name of ['bin', 'dist', 'package.json']) cpSync(path.join(repoRoot, name), path.join(dir, name), { recursive: true });
+  for (const name of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(path.join(repoRoot, name), path.join(dir, name), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   rcBin = path.join(dir, 'bin', 'run.js');
   return dir;

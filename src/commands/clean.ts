@@ -4,7 +4,6 @@ import { exitCodeHelp, ExitCode } from '../errors/exit-codes.js';
 import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { listPath } from '../config/load-config.js';
-import { runClean } from '../pipeline/run-clean.js';
 import { reportFailed, type CleanReport } from '../report/clean-report.js';
 import { formatCleanReport } from '../report/print-clean-report.js';
 
@@ -61,6 +60,8 @@ ${exitCodeHelp}`;
     process.on('SIGINT', interrupt);
     process.on('SIGTERM', interrupt);
     try {
+      // The pipeline (every step, listr2) loads only once flags and config are known to be usable.
+      const { runClean } = await import('../pipeline/run-clean.js');
       const { report, error } = await runClean({
         config,
         configFile: filepath,

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import type { z } from 'zod';
 import { InputError, type InputProblem } from '../errors/input-error.js';
+import { defaultConfig } from './default-config.js';
 import type { ConfigEnv } from './define-config.js';
 import { keyIssues } from './issue-message.js';
 import { locateKey } from './locate-key.js';
-import { configSchema, type Config } from './schema.js';
+import type { Config } from './schema.js';
 
 export const moduleName = 'registry-clean';
 
@@ -79,11 +80,13 @@ export async function loadConfig(options: { explicitPath?: string; cwd?: string;
       'fix the error in the config file shown above (a syntax error, or an error thrown while it loads)',
     );
   }
-  if (!result) return { config: configSchema.parse({}), filepath: undefined };
+  if (!result) return { config: defaultConfig(), filepath: undefined };
 
   let raw = result.config;
   if (typeof raw === 'function') raw = await (raw as (env: ConfigEnv) => unknown)(options.env);
   if (raw === null || raw === undefined) raw = {};
+  // zod loads only when there is a config to validate: a run without one needs just the defaults.
+  const { configSchema } = await import('./schema.js');
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const text = await readFile(result.filepath, 'utf8').catch(() => '');

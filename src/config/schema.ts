@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { Plugin } from '../plugins/types.js';
-
-/** Requests in flight per registry unless configured: measured in bench/ (see README, Performance). */
-export const defaultConcurrency = 16;
+import { defaultConcurrency } from './default-config.js';
 
 /** A command to run: an argument array, or a string split on spaces (no shell is ever involved). */
 const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);

@@ -1,6 +1,7 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { RegistryCredentials } from './endpoint.js';
 import { RegistryError } from './errors.js';
+import { request } from './undici.js';
 
 interface Challenge {
   scheme: string;

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { Authenticator } from './auth.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
 import { defaultRetryPolicy, isIdempotent, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { Agent, request } from './undici.js';
 
 export interface ManifestHead {
   digest: string;

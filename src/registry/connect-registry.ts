@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { configProblem } from '../config/locate-key.js';
 import type { RegistrySettings } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
-import { RegistryClient, type RegistryClientOptions } from './client.js';
+import type { RegistryClient, RegistryClientOptions } from './client.js';
 import { registryCredentials } from './credentials.js';
 import { registryUrl } from './endpoint.js';
 import { defaultRetryPolicy } from './retry-policy.js';
@@ -54,5 +54,7 @@ export async function connectRegistry(
 ): Promise<RegistryClient> {
   const url = registryUrl(host, settings ?? {});
   const credentials = await registryCredentials(host, settings, where.file);
+  // Loaded with the first connection: undici is heavy, and a run refused before any request never needs it.
+  const { RegistryClient } = await import('./client.js');
   return new RegistryClient({ host, url, ...(credentials && { credentials }) }, await clientOptions(host, url, settings, where));
 }
