@@ -9,7 +9,7 @@ export async function waitUntilUp(target: RegistryTarget, what = 'the restart'):
   await sleep(200);
   while (Date.now() < deadline) {
     if (await target.client.isUp()) return;
-    await sleep(250);
+    await sleep(100);
   }
   throw new RunError(`registry ${target.host} did not answer /v2/ within ${target.restart.timeoutSeconds} s after ${what}`, {
     hint: "check the registry's log and that it can start (restart.timeoutSeconds sets how long rc waits)",

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
@@ -94,22 +94,25 @@ export function filesystemStorage(root: string): StorageBackend {
     },
     async measure(relative) {
       const usage = { files: 0, bytes: 0 };
+      // Synchronous calls a directory at a time, like readTexts: the blob store is thousands of tiny directories.
       const walk = async (dir: string): Promise<void> => {
         let entries;
         try {
-          entries = await readdir(dir, { withFileTypes: true });
+          entries = readdirSync(dir, { withFileTypes: true });
         } catch (error) {
           if (isMissing(error)) return;
           throw storageError('measure', relative, error);
         }
         for (const entry of entries) {
           const full = path.join(dir, entry.name);
-          if (entry.isDirectory()) await walk(full);
-          else if (entry.isFile()) {
+          if (entry.isDirectory()) {
+            await walk(full);
+          } else if (entry.isFile()) {
             usage.files++;
-            usage.bytes += (await lstat(full)).size;
+            usage.bytes += lstatSync(full).size;
           }
         }
+        await yieldToEventLoop();
       };
       await walk(inside(relative));
       return usage;
