@@ -14,8 +14,11 @@ export interface BenchOptions {
   runs: number;
   /** Multiplier of the repository count for the RSS-growth pass; 1 or 0 skips it. */
   rssScale: number;
-  /** How the growth pass fills: `full` images like the main pass, or `lite` (one manifest PUT per image, shared blobs). */
-  growthFill: 'full' | 'lite';
+  /**
+   * How the growth pass fills: `full` images like the main pass, `lite` (one manifest PUT per image, shared blobs),
+   * or `storage` (the lite fill's images written into the registry's own layout while it is stopped).
+   */
+  growthFill: 'full' | 'lite' | 'storage';
   /** Tags that skopeo deletes (one process per tag); 0 = every tag the clean deletes. */
   skopeoSample: number;
   skipSkopeo: boolean;
@@ -37,8 +40,9 @@ export const usage = `npm run bench -- [flags]
   --ceiling-requests N requests per class for the registry's ceiling (default 5000)
   --runs N             timed runs per rc measurement, median reported (default 3; 1 in the growth pass)
   --rss-scale S        second pass with S x R repositories for RSS growth: rc ls and rc clean --no-gc (default 10; 1 skips)
-  --growth-fill KIND    full (default): images as in the main pass; lite: one manifest PUT per distinct image over
-                       shared blobs, ~5x faster to fill (for --rss-scale 100)
+  --growth-fill KIND   full (default): images as in the main pass; lite: one manifest PUT per distinct image over
+                       shared blobs, ~5x faster to fill; storage: the lite fill's images written into the registry's
+                       own storage layout while it is stopped, then checked through the API (for --rss-scale 100)
   --skopeo-sample N    tags deleted with skopeo, extrapolated to all (default 0 = all)
   --skip-skopeo        no skopeo comparison
   --seed-sample N      images deleted with the seed script's loop, extrapolated to all (default 100; 0 = all)
@@ -78,7 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   });
   const tags = positiveInt('tags', values.tags, 50, 2);
   const growthFill = values['growth-fill'] ?? 'full';
-  if (growthFill !== 'full' && growthFill !== 'lite') throw new Error(`--growth-fill must be full or lite, got ${growthFill}`);
+  if (growthFill !== 'full' && growthFill !== 'lite' && growthFill !== 'storage') throw new Error(`--growth-fill must be full, lite or storage, got ${growthFill}`);
   return {
     repositories: positiveInt('repositories', values.repositories, 20),
     tags,

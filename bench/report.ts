@@ -204,7 +204,7 @@ function scaleTable(results: BenchResults): string[] {
     const ls = sc.subjects['rc ls --digests --json'];
     const clean = sc.subjects['rc clean --no-gc'];
     lines.push(
-      `| ${sc.repositories} x ${sc.tags}${sc.fill.kind === 'lite' ? ' (lite fill)' : ''} | ${num(sc.images)} | ${ms(ls?.wallMs)} | ${mbText(ls?.peakRssMb)} | ${ratio(ls?.floorMs ? ls.wallMs / ls.floorMs : undefined)} | ${ms(clean?.wallMs)} | ${mbText(clean?.peakRssMb)} | ${ratio(clean?.floorMs ? clean.wallMs / clean.floorMs : undefined)} |`,
+      `| ${sc.repositories} x ${sc.tags}${sc.fill.kind === 'full' ? '' : ` (${sc.fill.kind} fill)`} | ${num(sc.images)} | ${ms(ls?.wallMs)} | ${mbText(ls?.peakRssMb)} | ${ratio(ls?.floorMs ? ls.wallMs / ls.floorMs : undefined)} | ${ms(clean?.wallMs)} | ${mbText(clean?.peakRssMb)} | ${ratio(clean?.floorMs ? clean.wallMs / clean.floorMs : undefined)} |`,
     );
   }
   const base = results.main.startup.rssMb;

@@ -9,6 +9,7 @@ import { cycle, MinimalClient, MANIFEST_ACCEPT, type RateResult } from './minima
 import { removeScratch, scratchDir } from './scratch.js';
 import { StorageSnapshot } from './storage-snapshot.js';
 import { fillRegistryLite } from './fill-lite.js';
+import { fillRegistryStorage, verifyStorageFill } from './fill-storage.js';
 
 /** One measured subject: what it did, how long, how much memory. */
 export interface Measurement {
@@ -48,7 +49,7 @@ export interface ScenarioResult {
   images: number;
   deleted: number;
   concurrency: number;
-  fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' };
+  fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' | 'storage' };
   ceiling: { head: RateResult; tagsList: RateResult };
   /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
   minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
@@ -65,7 +66,8 @@ export interface ScenarioOptions {
   runs: number;
   /** false: the RSS-growth pass (rc ls and rc clean --no-gc timed, nothing counted or compared). */
   full: boolean;
-  fill: 'full' | 'lite';
+  /** `full` and `lite` push over the API; `storage` writes the lite images into the stopped registry's storage (growth pass only). */
+  fill: 'full' | 'lite' | 'storage';
   gc: boolean;
   skopeo: { sample: number } | false;
   seed: { sample: number } | false;
@@ -106,12 +108,23 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     cleanups.push(() => removeScratch(workdir));
 
     // --- fill ------------------------------------------------------------------------------
-    log(`fill (${options.fill}): ${R} repositories x ${T} tags = ${R * T} distinct images, ${C} pushes in flight`);
+    const how = options.fill === 'storage' ? `written into the stopped registry's storage` : `${C} pushes in flight`;
+    log(`fill (${options.fill}): ${R} repositories x ${T} tags = ${R * T} distinct images, ${how}`);
     const fillStart = performance.now();
     const fillOptions = { repositories: R, tagsPerRepository: T, concurrency: C, seed: `bench-${R}x${T}` };
-    const fill = options.fill === 'lite' ? await fillRegistryLite(registry.url, fillOptions) : await fillRegistry(registry.url, fillOptions);
+    const fill =
+      options.fill === 'storage'
+        ? await fillRegistryStorage(registry, fillOptions)
+        : options.fill === 'lite'
+          ? await fillRegistryLite(registry.url, fillOptions)
+          : await fillRegistry(registry.url, fillOptions);
     const fillMs = performance.now() - fillStart;
     log(`fill: ${(fillMs / 1000).toFixed(1)} s (${((R * T) / (fillMs / 1000)).toFixed(0)} images/s)`);
+    if (options.fill === 'storage') {
+      // Written behind the registry's back: check it serves them before measuring anything on them.
+      const check = await verifyStorageFill(registry, fill);
+      log(`fill check through the API: catalog of ${check.catalog} repositories (${check.catalogPages} page${check.catalogPages === 1 ? '' : 's'}), tags/list of ${check.tagLists}, HEAD of ${check.heads} and GET of ${check.gets} tags as written`);
+    }
     const images: Image[] = fill.images;
     const byRepository = new Map<string, Image[]>();
     for (const image of images) {
