@@ -26,6 +26,8 @@ export interface BenchOptions {
   seedSample: number;
   skipSeed: boolean;
   skipGc: boolean;
+  /** Concurrencies at which rc ls and rc clean --no-gc run once more (main pass): the default is chosen by them. */
+  concurrencySweep: number[];
   /** Where latest.json and latest.md go. */
   resultsDir: string;
   /** Print the parsed options and exit. */
@@ -48,6 +50,8 @@ export const usage = `npm run bench -- [flags]
   --seed-sample N      images deleted with the seed script's loop, extrapolated to all (default 100; 0 = all)
   --skip-seed          no seed script comparison
   --skip-gc            no rc clean with garbage collection + restart
+  --concurrency-sweep LIST
+                       rc ls and rc clean --no-gc once more at each concurrency (default 4,8,16,32; none skips)
   --results DIR        where latest.json and latest.md go (default bench/results)
 `;
 
@@ -56,6 +60,11 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${value}`);
   return n;
+}
+
+function concurrencyList(value: string): number[] {
+  if (value === 'none' || value === '') return [];
+  return value.split(',').map((item) => positiveInt('concurrency-sweep', item.trim(), 1));
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -74,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'seed-sample': { type: 'string' },
       'skip-seed': { type: 'boolean' },
       'skip-gc': { type: 'boolean' },
+      'concurrency-sweep': { type: 'string' },
       results: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -96,6 +106,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     seedSample: positiveInt('seed-sample', values['seed-sample'], 100, 0),
     skipSeed: values['skip-seed'] ?? false,
     skipGc: values['skip-gc'] ?? false,
+    concurrencySweep: concurrencyList(values['concurrency-sweep'] ?? '4,8,16,32'),
     resultsDir: values.results ?? 'bench/results',
     help: values.help ?? false,
   };

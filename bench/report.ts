@@ -62,6 +62,7 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
     });
   };
   within('rc clean --no-gc');
+  within('rc clean --no-gc, API only');
   within('rc ls --digests --json');
   const rc = s['rc clean --no-gc'];
   const faster = (name: string, factor: number, label: string): void => {
@@ -118,7 +119,7 @@ function subjectRows(scenario: ScenarioResult): string[] {
   const m = scenario.minimal;
   const minimalRequests = m.tagsList.requests + m.head.requests + m.delete.requests;
   rows.push(
-    `| minimal safe client: clean (tags/list, HEAD every tag, DELETE ${num(m.delete.requests)} digests at ${num(m.delete.perSecond)}/s) | ${num(minimalRequests)} | ${num(minimalRequests)} | ${ms(m.totalMs)} | ${num(minimalRequests / (m.totalMs / 1000))} | – | ${cpuText(m.cpuMs, minimalRequests)} | ${ms(scenario.floors.cleanMs)} | ${ratio(m.totalMs / scenario.floors.cleanMs)} | – |`,
+    `| minimal safe client, API only: clean (tags/list, HEAD every tag, DELETE ${num(m.delete.requests)} digests at ${num(m.delete.perSecond)}/s) | ${num(minimalRequests)} | ${num(minimalRequests)} | ${ms(m.totalMs)} | ${num(minimalRequests / (m.totalMs / 1000))} | – | ${cpuText(m.cpuMs, minimalRequests)} | ${ms(scenario.floors.cleanMs)} | ${ratio(m.totalMs / scenario.floors.cleanMs)} | – |`,
   );
   if (m.gcMs !== undefined) rows.push(`| docker-registry garbage-collect alone, then restart until /v2/ answers | – | – | ${ms(m.gcMs)} + ${ms(m.restartMs)} | – | – | – | – | – | – |`);
   for (const [name, s] of Object.entries(scenario.subjects)) rows.push(subjectRow(name, s, scenario));
@@ -142,12 +143,15 @@ function mixTable(scenario: ScenarioResult): string[] {
     'GET /v2/': 1,
     'GET tags/list': 2 * R,
     'HEAD manifests/<tag>': scenario.images,
-    'DELETE manifests/<digest>': scenario.deleted,
+    // The zero-digest probe is a DELETE by digest too: the required row shows it with the real ones.
+    'DELETE manifests/<digest>': scenario.deleted + 1,
     'DELETE manifests/<tag>': 1,
     'POST blobs/uploads/': 1,
     'DELETE blobs/uploads/<id>': 1,
   };
-  const header = ['class', 'required (clean)', ...columns.map(([name, s]) => (s.sample && s.sample < scenario.deleted ? `${name} (per ${s.sample})` : name))];
+  // With the storage proven, digests come from it: no HEAD per tag.
+  const requiredWithStorage = (cls: string): number | undefined => (cls === 'HEAD manifests/<tag>' ? 0 : required[cls]);
+  const header = ['class', 'required, API only', 'required, proven storage', ...columns.map(([name, s]) => (s.sample && s.sample < scenario.deleted ? `${name} (per ${s.sample})` : name))];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
   for (const cls of classes) {
     const cells = columns.map(([, s]) => {
@@ -155,12 +159,24 @@ function mixTable(scenario: ScenarioResult): string[] {
       const repeated = s.repeats?.[cls];
       return n === undefined ? '' : repeated ? `${num(n)} (${num(repeated)} repeats)` : num(n);
     });
-    // The zero-digest probe is a DELETE by digest too: the required row shows it with the real ones.
-    const need = cls === 'DELETE manifests/<digest>' ? scenario.deleted + 1 : required[cls];
-    lines.push(`| ${cls} | ${num(need)} | ${cells.join(' | ')} |`);
+    lines.push(`| ${cls} | ${num(required[cls])} | ${num(requiredWithStorage(cls))} | ${cells.join(' | ')} |`);
   }
-  lines.push(`| **total** | ${num(scenario.subjects['rc clean --no-gc']?.required)} | ${columns.map(([, s]) => num(Object.values(s.mix ?? {}).reduce((a, b) => a + b, 0))).join(' | ')} |`);
+  lines.push(`| **total** | ${num(scenario.subjects['rc clean --no-gc, API only']?.required)} | ${num(scenario.subjects['rc clean --no-gc']?.required)} | ${columns.map(([, s]) => num(Object.values(s.mix ?? {}).reduce((a, b) => a + b, 0))).join(' | ')} |`);
   return lines;
+}
+
+function sweepTable(scenario: ScenarioResult): string[] {
+  if (scenario.sweep.length === 0) return [];
+  return [
+    '',
+    '## Concurrency',
+    '',
+    `rc ls --digests --json and rc clean --no-gc, one run each at each --concurrency (the default is ${scenario.concurrency} above):`,
+    '',
+    '| --concurrency | rc ls --digests --json | peak RSS | rc clean --no-gc | peak RSS |',
+    '| --- | --- | --- | --- | --- |',
+    ...scenario.sweep.map((p) => `| ${p.concurrency} | ${ms(p.lsMs)} | ${mbText(p.lsRssMb)} | ${ms(p.cleanMs)} | ${mbText(p.cleanRssMb)} |`),
+  ];
 }
 
 function stepTables(scenario: ScenarioResult, title: string): string[] {
@@ -249,6 +265,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     ...mixTable(main),
     ...timelineTable(main),
+    ...sweepTable(main),
     '',
     '## Where rc spends its time',
     ...stepTables(main, ''),

@@ -54,8 +54,19 @@ export interface ScenarioResult {
   /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
   minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
   startup: { lsMs: number; cleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
-  floors: { lsMs: number; cleanMs: number; gcMs?: number };
+  /** `cleanMs`: a clean through the API alone (a HEAD per tag); `cleanStorageMs`: with the storage proven (digests read from it). */
+  floors: { lsMs: number; cleanMs: number; cleanStorageMs: number; gcMs?: number };
   subjects: Record<string, Measurement>;
+  /** rc ls and rc clean --no-gc at other concurrencies (one run each): what the default is chosen by. */
+  sweep: ConcurrencyPoint[];
+}
+
+export interface ConcurrencyPoint {
+  concurrency: number;
+  lsMs: number;
+  cleanMs: number;
+  lsRssMb: number | undefined;
+  cleanRssMb: number | undefined;
 }
 
 export interface ScenarioOptions {
@@ -66,6 +77,8 @@ export interface ScenarioOptions {
   runs: number;
   /** false: the RSS-growth pass (rc ls and rc clean --no-gc timed, nothing counted or compared). */
   full: boolean;
+  /** Concurrencies for rc ls and rc clean --no-gc once more each (full pass only). */
+  concurrencySweep: number[];
   /** `full` and `lite` push over the API; `storage` writes the lite images into the stopped registry's storage (growth pass only). */
   fill: 'full' | 'lite' | 'storage';
   gc: boolean;
@@ -265,7 +278,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const cleanConstant = 5;
     const cleanRequired = cleanConstant + 2 * R + R * T + D;
     const cleanFloor = (cleanConstant + 2 * R) / tagsRate + (R * T) / headRate + D / deleteRate;
-    const gcFloor = gcMs !== undefined && restartMs !== undefined ? cleanFloor + gcMs + restartMs : undefined;
+    // With storage proven to be the registry's own (the upload probe), a tag's digest is read where the
+    // registry itself reads it: no HEAD per tag. That is rc's clean with a storage backend.
+    const cleanStorageRequired = cleanConstant + 2 * R + D;
+    const cleanStorageFloor = (cleanConstant + 2 * R) / tagsRate + D / deleteRate;
+    const gcFloor = gcMs !== undefined && restartMs !== undefined ? cleanStorageFloor + gcMs + restartMs : undefined;
 
     // --- rc clean -----------------------------------------------------------------------------------
     const config = {
@@ -274,6 +291,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       restart: { command: registry.restartCommand },
     };
     writeFileSync(path.join(workdir, 'registry-clean.config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    // No storage: every digest through the API, as for a registry rc cannot reach the storage of.
+    const apiOnlyConfig = path.join(workdir, 'api-only.config.json');
+    writeFileSync(apiOnlyConfig, '{}\n');
     const listFile = (host: string, items: readonly Image[], name: string): string => {
       const file = path.join(workdir, name);
       writeFileSync(file, items.map((i) => `${host}/${i.repository}:${i.tag}\n`).join(''));
@@ -282,7 +302,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    const cleanSubject = async (name: string, extra: string[], floorMs: number | undefined, count: boolean): Promise<void> => {
+    const cleanSubject = async (name: string, extra: string[], floor: { ms: number | undefined; required: number }, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
       for (let i = 0; i < options.runs; i++) {
         await snapshot.restore();
@@ -304,8 +324,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         wallRunsMs: runs.map((r) => Math.round(r.wallMs)),
         peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
         timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
-        required: cleanRequired,
-        ...(floorMs !== undefined && { floorMs }),
+        required: floor.required,
+        ...(floor.ms !== undefined && { floorMs: floor.ms }),
       };
       if (count) {
         await snapshot.restore();
@@ -319,8 +339,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       subjects[name] = measurement;
       log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
     };
-    await cleanSubject('rc clean --no-gc', ['--no-gc'], cleanFloor, options.full);
-    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], gcFloor, options.full);
+    await cleanSubject('rc clean --no-gc', ['--no-gc'], { ms: cleanStorageFloor, required: cleanStorageRequired }, options.full);
+    if (options.full) await cleanSubject('rc clean --no-gc, API only', ['--no-gc', '--config', apiOnlyConfig], { ms: cleanFloor, required: cleanRequired }, true);
+    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], { ms: gcFloor, required: cleanStorageRequired }, options.full);
+
+    // --- the default concurrency, by measurement ----------------------------------------------------
+    const sweep: ConcurrencyPoint[] = [];
+    for (const c of options.full ? options.concurrencySweep : []) {
+      const ls = await runRc(['ls', '--digests', '--json', '--registry', registry.host, '--concurrency', String(c)], { cwd: workdir });
+      check(ls, `rc ls --concurrency ${c}`);
+      await snapshot.restore();
+      const clean = await runRc(['clean', '--no-gc', '--concurrency', String(c), '--file', directList], { cwd: workdir, timeoutMs: 30 * 60_000 });
+      check(clean, `rc clean --concurrency ${c}`);
+      await expectRemaining(doomed, `rc clean --concurrency ${c}`);
+      sweep.push({ concurrency: c, lsMs: ls.wallMs, cleanMs: clean.wallMs, lsRssMb: mb(ls.peakRssKb ?? 0), cleanRssMb: mb(clean.peakRssKb ?? 0) });
+      log(`concurrency ${c}: rc ls ${(ls.wallMs / 1000).toFixed(2)} s, rc clean --no-gc ${(clean.wallMs / 1000).toFixed(2)} s`);
+    }
 
     // --- skopeo delete, one process per tag ---------------------------------------------------------
     if (options.skopeo) {
@@ -388,7 +422,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ceiling: { head: ceilingHead, tagsList: ceilingTags },
       minimal: { ...minimal, ...(gcMs !== undefined && { gcMs }), ...(restartMs !== undefined && { restartMs }) },
       startup,
-      floors: { lsMs: lsFloor, cleanMs: cleanFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },
+      floors: { lsMs: lsFloor, cleanMs: cleanFloor, cleanStorageMs: cleanStorageFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },
+      sweep,
       subjects,
     };
   } finally {
