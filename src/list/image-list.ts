@@ -93,10 +93,15 @@ export async function readImageList(path: string): Promise<ImageList> {
 /** Parse each item, reporting bad ones into `problems` and folding repeats of the same canonical reference. */
 function collect(items: { text: string; line: number }[], file: string, problems: InputProblem[]): ImageList {
   const seen = new Map<string, { entry: ListEntry; lines: number[] }>();
+  // One string per registry and repository name, not one per line: a long list names few of them.
+  const names = new Map<string, string>();
+  const intern = (name: string): string => names.get(name) ?? (names.set(name, name), name);
   for (const { text, line } of items) {
     let ref: ImageReference;
     try {
       ref = parseImageReference(text);
+      ref.registry = intern(ref.registry);
+      ref.repository = intern(ref.repository);
     } catch (error) {
       if (!(error instanceof ReferenceSyntaxError)) throw error;
       problems.push({ file, line, message: error.message });

@@ -6,6 +6,7 @@ import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
+import { Limiter } from '../util/limiter.js';
 import { defaultRetryPolicy, isIdempotent, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { Agent, request } from './undici.js';
 
@@ -61,6 +62,8 @@ export class RegistryClient {
   private readonly auth: Authenticator;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
+  /** Requests in flight, at most one per connection: the rest wait here, not in undici's queue. */
+  private readonly slots: Limiter;
   /** Requests sent (retries included): the benchmark compares it with the floor. */
   requests = 0;
 
@@ -69,6 +72,7 @@ export class RegistryClient {
     this.baseUrl = endpoint.url;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? defaultRetryPolicy;
+    this.slots = new Limiter(options.connections);
     this.dispatcher = new Agent({
       connections: options.connections,
       ...(options.tls && { connect: options.tls }),
@@ -381,6 +385,10 @@ export class RegistryClient {
   }
 
   private async exchange(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+    return this.slots.run(() => this.exchangeNow(method, url, options, authorization));
+  }
+
+  private async exchangeNow(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
     this.requests++;
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;

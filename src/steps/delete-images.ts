@@ -39,7 +39,11 @@ export const deleteImagesStep: Step<CleanContext> = {
     await mapLimit(
       [...byRepository.entries()],
       Math.max(1, Math.ceil(ctx.options.concurrency / 4)),
-      async ([key, actions]) => deleteInRepository(ctx, ctx.repositories.get(key) as RepositorySnapshot, actions, io, progress),
+      async ([key, actions]) => {
+        await deleteInRepository(ctx, ctx.repositories.get(key) as RepositorySnapshot, actions, io, progress);
+        // Nothing after this step reads a repository's tags and manifests: at 100,000 tags they are most of the memory.
+        ctx.repositories.delete(key);
+      },
       ctx.signal,
     );
     const deleted = ctx.images.filter((i) => i.status === 'deleted').length;
