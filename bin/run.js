@@ -2,9 +2,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { execute } from '@oclif/core';
 
-// undici parses HTTP with a WebAssembly build of llhttp. V8's optimising tier recompiles it in
-// the background as soon as traffic starts: ~30 MB for a moment, a third of rc's peak memory.
-// The baseline compiler's code parses registry answers just as well (measured: no slower).
+// Memory over speed where the two part, measured by bench/ (see README, Performance):
+// - undici parses HTTP with a WebAssembly build of llhttp, which V8's optimising tier recompiles
+//   in the background once traffic starts: ~30 MB for a moment, a third of a small run's peak.
+//   The baseline tier's code parses registry answers no slower here.
+// - A clean of 100,000 tags makes garbage steadily; V8's default heap growth lets it pile up to
+//   twice what is live before collecting. Optimising for size keeps the heap near the live data.
 setFlagsFromString('--liftoff-only');
+setFlagsFromString('--optimize-for-size');
 
 await execute({ dir: import.meta.url });
