@@ -85,17 +85,25 @@ export function runProcess(argv: string[], options: { cwd?: string; env?: NodeJS
 }
 
 /**
- * Runs the built CLI (`node bin/run.js ARGS`) as a user would, under `/usr/bin/time -v` when
+ * Runs the built CLI (`bin/run.js ARGS`) as a user would, under `/usr/bin/time -v` when
  * it is installed, with a preload that records the process's own VmHWM at exit.
  */
 export async function runRc(args: string[], options: { cwd: string; timeoutMs?: number }): Promise<ProcessResult> {
   const scratch = scratchDir('rc-bench-rss-');
   const rssFile = path.join(scratch, 'rss.json');
   const timeFile = path.join(scratch, 'time.txt');
-  const node = [process.execPath, '--import', probe, rcBin, ...args];
-  const argv = existsSync(gnuTime) ? [gnuTime, '-v', '-o', timeFile, ...node] : node;
+  // bin/run.js itself, as an installed `rc` runs: its shebang's V8 flags count. This Node first on PATH.
+  const argv = existsSync(gnuTime) ? [gnuTime, '-v', '-o', timeFile, rcBin, ...args] : [rcBin, ...args];
   try {
-    const env = { ...process.env, BENCH_RSS_FILE: rssFile, BENCH_RSS_SAMPLE_MS: '100', CI: 'true', NO_COLOR: '1' };
+    const env = {
+      ...process.env,
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`.trim(),
+      BENCH_RSS_FILE: rssFile,
+      BENCH_RSS_SAMPLE_MS: '100',
+      CI: 'true',
+      NO_COLOR: '1',
+    };
     const result = await runProcess(argv, { cwd: options.cwd, env, timeoutMs: options.timeoutMs });
     let peakRssKb: number | undefined;
     let heapAtExitKb: number | undefined;

@@ -1,4 +1,4 @@
-// Preloaded into the rc process by the benchmark (`node --import ./bench/rss-probe.mjs bin/run.js …`):
+// Preloaded into the rc process by the benchmark (NODE_OPTIONS=--import=…/bench/rss-probe.mjs bin/run.js …):
 // when the process exits, writes its own peak resident set size (VmHWM from /proc/self/status) to
 // $BENCH_RSS_FILE, with the V8 heap in use then and, every $BENCH_RSS_SAMPLE_MS, samples of
 // [ms since the process started, VmRSS kB, heap used kB] to see which step memory grows in.
@@ -10,6 +10,8 @@ const out = process.env.BENCH_RSS_FILE;
 const every = Number(process.env.BENCH_RSS_SAMPLE_MS ?? 0);
 delete process.env.BENCH_RSS_FILE;
 delete process.env.BENCH_RSS_SAMPLE_MS;
+// Loaded through NODE_OPTIONS: the processes rc starts (a node restart command) must not load it too.
+if (process.env.NODE_OPTIONS) process.env.NODE_OPTIONS = process.env.NODE_OPTIONS.replace(/\s*--import=\S*rss-probe\.mjs/, '').trim();
 
 const field = (status, name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
 const samples = [];
