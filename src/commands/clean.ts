@@ -5,7 +5,7 @@ import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { listPath } from '../config/load-config.js';
 import { reportFailed, type CleanReport } from '../report/clean-report.js';
-import { formatCleanReport } from '../report/print-clean-report.js';
+import { cleanReportLines } from '../report/print-clean-report.js';
 
 export default class Clean extends BaseCommand {
   static override summary = 'Delete exactly the listed images, prune emptied repositories, collect garbage and restart the registry.';
@@ -81,7 +81,7 @@ ${exitCodeHelp}`;
       if (error !== undefined && exitCode === ExitCode.badInput) throw error;
       process.exitCode = exitCode;
       if (this.jsonEnabled()) return report;
-      if (!flags.silent && report.images.length > 0) this.log(formatCleanReport(report));
+      if (!flags.silent && report.images.length > 0) writeLines(cleanReportLines(report));
       if (flags.silent) {
         for (const image of report.images.filter((i) => i.status === 'failed')) process.stderr.write(`failed: ${image.image}: ${image.reason}\n`);
       }
@@ -92,4 +92,17 @@ ${exitCodeHelp}`;
       process.off('SIGTERM', interrupt);
     }
   }
+}
+
+/** Writes lines to stdout a few hundred at a time: one write per line is slow, one string for all of them is big. */
+function writeLines(lines: Iterable<string>): void {
+  let chunk: string[] = [];
+  for (const line of lines) {
+    chunk.push(line);
+    if (chunk.length === 500) {
+      process.stdout.write(`${chunk.join('\n')}\n`);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) process.stdout.write(`${chunk.join('\n')}\n`);
 }

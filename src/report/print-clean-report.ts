@@ -8,38 +8,39 @@ const methodText: Record<string, string> = {
   'throwaway-manifest': 'tag detached with a throwaway manifest',
 };
 
-/** The human summary of a clean: a line per image, then prune, GC, restart and totals. */
-export function formatCleanReport(report: CleanReport): string {
-  const lines: string[] = [];
+/**
+ * The human summary of a clean: a line per image, then prune, GC, restart and totals. Lines are
+ * produced one at a time: 50,000 images are written without building one 5 MB string first.
+ */
+export function* cleanReportLines(report: CleanReport): Generator<string> {
   const width = report.images.reduce((widest, image) => Math.max(widest, statusText(image, report.dryRun).length), 'restart'.length);
   for (const image of report.images) {
-    lines.push(`${statusText(image, report.dryRun).padEnd(width)}  ${image.image}${details(image, report.dryRun)}`);
+    yield `${statusText(image, report.dryRun).padEnd(width)}  ${image.image}${details(image, report.dryRun)}`;
   }
   const prune = report.dryRun ? 'would prune' : 'pruned';
   for (const repo of report.pruned) {
-    lines.push(`${prune.padEnd(width)}  ${repo.registry}/${repo.repository}${repo.directoryRemoved ? '' : ` (directory kept: it holds ${repo.keptFor?.join(', ') ?? 'other entries'})`}`);
+    yield `${prune.padEnd(width)}  ${repo.registry}/${repo.repository}${repo.directoryRemoved ? '' : ` (directory kept: it holds ${repo.keptFor?.join(', ') ?? 'other entries'})`}`;
   }
   for (const gc of report.gc) {
-    if (gc.status === 'would-collect') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`);
-    if (gc.status === 'collected') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: ${describeCollection(gc)}`);
-    if (gc.status === 'failed') lines.push(`${'gc'.padEnd(width)}  ${gc.registry}: failed`);
+    if (gc.status === 'would-collect') yield `${'gc'.padEnd(width)}  ${gc.registry}: would run garbage collection`;
+    if (gc.status === 'collected') yield `${'gc'.padEnd(width)}  ${gc.registry}: ${describeCollection(gc)}`;
+    if (gc.status === 'failed') yield `${'gc'.padEnd(width)}  ${gc.registry}: failed`;
   }
   for (const restart of report.restart) {
-    if (restart.status === 'would-restart') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: would restart`);
-    if (restart.status === 'restarted') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: restarted${restart.reason ? ` ${restart.reason}` : ''}, answering again`);
-    if (restart.status === 'failed') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: failed: ${restart.reason}`);
-    if (restart.status === 'skipped') lines.push(`${'restart'.padEnd(width)}  ${restart.registry}: not restarted (${restart.reason})`);
+    if (restart.status === 'would-restart') yield `${'restart'.padEnd(width)}  ${restart.registry}: would restart`;
+    if (restart.status === 'restarted') yield `${'restart'.padEnd(width)}  ${restart.registry}: restarted${restart.reason ? ` ${restart.reason}` : ''}, answering again`;
+    if (restart.status === 'failed') yield `${'restart'.padEnd(width)}  ${restart.registry}: failed: ${restart.reason}`;
+    if (restart.status === 'skipped') yield `${'restart'.padEnd(width)}  ${restart.registry}: not restarted (${restart.reason})`;
   }
   for (const [step, reason] of Object.entries(report.skipped)) {
-    if (step === 'gc' || step === 'restart' || step === 'prune') lines.push(`${step.padEnd(width)}  skipped: ${reason}`);
+    if (step === 'gc' || step === 'restart' || step === 'prune') yield `${step.padEnd(width)}  skipped: ${reason}`;
   }
-  for (const warning of report.warnings) lines.push(`warning: ${warning}`);
+  for (const warning of report.warnings) yield `warning: ${warning}`;
   const s = report.summary;
   const totals = report.dryRun
     ? `Dry run, nothing changed: ${s['would-delete']} would be deleted, ${s.absent} absent, ${s.failed} would fail${s.skipped ? `, ${s.skipped} kept by a rule` : ''}`
     : `${s.deleted} deleted, ${s.absent} absent, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''}${s['not-reached'] ? `, ${s['not-reached']} not reached` : ''}`;
-  lines.push(totals);
-  return lines.join('\n');
+  yield totals;
 }
 
 function describeCollection(gc: GcReport): string {
