@@ -29,6 +29,12 @@ export interface MinimalRequest {
   headers?: Record<string, string>;
 }
 
+export interface MinimalAnswer {
+  headers: Record<string, string | string[] | undefined>;
+  /** The body of a GET; '' for other methods. */
+  body: string;
+}
+
 export class MinimalClient {
   private readonly pool: Pool;
 
@@ -39,8 +45,11 @@ export class MinimalClient {
     this.pool = new Pool(origin, { connections: concurrency, keepAliveTimeout: 10_000, pipelining: 1 });
   }
 
-  /** Sends every request, `concurrency` at a time, and returns the rate. `onBody` sees GET bodies. */
-  async run(requests: readonly MinimalRequest[], expected: number[], onBody?: (index: number, body: string) => void): Promise<RateResult> {
+  /**
+   * Sends every request, `concurrency` at a time, and returns the rate. `onAnswer` sees each
+   * answer's headers, and the body of a GET (other bodies are discarded unread).
+   */
+  async run(requests: readonly MinimalRequest[], expected: number[], onAnswer?: (index: number, answer: MinimalAnswer) => void): Promise<RateResult> {
     let next = 0;
     let unexpected = 0;
     const start = performance.now();
@@ -48,10 +57,11 @@ export class MinimalClient {
       while (next < requests.length) {
         const index = next++;
         const item = requests[index]!;
+        // reset: false, or undici closes the connection after every HEAD.
         const response = await this.pool.request({ method: item.method, path: item.path, headers: item.headers ?? {}, reset: false });
         if (!expected.includes(response.statusCode)) unexpected++;
-        if (onBody && item.method === 'GET') onBody(index, await response.body.text());
-        else await response.body.dump();
+        const body = onAnswer && item.method === 'GET' ? await response.body.text() : (await response.body.dump(), '');
+        onAnswer?.(index, { headers: response.headers, body });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, requests.length) }, worker));
@@ -59,25 +69,18 @@ export class MinimalClient {
     return { requests: requests.length, ms, perSecond: requests.length / (ms / 1000), unexpected };
   }
 
-  /** Like `run`, also returning the `Docker-Content-Digest` of each HEAD. */
+  /** HEADs of manifests (with rc's Accept header): the rate, and the `Docker-Content-Digest` of each. */
   async heads(paths: readonly string[]): Promise<{ rate: RateResult; digests: string[] }> {
     const digests = new Array<string>(paths.length);
-    let next = 0;
-    let unexpected = 0;
-    const start = performance.now();
-    const worker = async (): Promise<void> => {
-      while (next < paths.length) {
-        const index = next++;
-        const response = await this.pool.request({ method: 'HEAD', path: paths[index]!, headers: { accept: MANIFEST_ACCEPT }, reset: false });
-        if (response.statusCode !== 200) unexpected++;
-        const digest = response.headers['docker-content-digest'];
+    const rate = await this.run(
+      paths.map((path) => ({ method: 'HEAD', path, headers: { accept: MANIFEST_ACCEPT } })),
+      [200],
+      (index, { headers }) => {
+        const digest = headers['docker-content-digest'];
         digests[index] = Array.isArray(digest) ? (digest[0] ?? '') : (digest ?? '');
-        await response.body.dump();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, paths.length) }, worker));
-    const ms = performance.now() - start;
-    return { rate: { requests: paths.length, ms, perSecond: paths.length / (ms / 1000), unexpected }, digests };
+      },
+    );
+    return { rate, digests };
   }
 
   async close(): Promise<void> {

@@ -157,7 +157,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       const lists: string[][] = [];
       try {
         const repos = fill.repositories;
-        await client.run(repos.map((r) => ({ method: 'GET', path: `/v2/${r}/tags/list` })), [200], (i, body) => {
+        await client.run(repos.map((r) => ({ method: 'GET', path: `/v2/${r}/tags/list` })), [200], (i, { body }) => {
           lists[i] = (JSON.parse(body) as { tags?: string[] | null }).tags ?? [];
         });
         for (const [i, repository] of repos.entries()) {
@@ -452,7 +452,7 @@ async function minimalSafeClean(registry: RegistryServer, repositories: string[]
     const tagsList = await client.run(
       repositories.map((r) => ({ method: 'GET', path: `/v2/${r}/tags/list` })),
       [200],
-      (i, body) => {
+      (i, { body }) => {
         tagLists[i] = (JSON.parse(body) as { tags?: string[] | null }).tags ?? [];
       },
     );

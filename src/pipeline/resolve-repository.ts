@@ -35,14 +35,14 @@ async function resolveFromStorage(target: RegistryTarget, storage: RegistryStora
   const tags = snapshot.tags ?? [];
   const stored = await storage.tagDigests(snapshot.name);
   // A tag directory without a link (a push cut off) is listed but resolves to nothing: not a disagreement.
-  const served = new Set(tags);
-  const unserved = stored === null ? (tags.length > 0 ? 'the repository is not in storage' : undefined) : [...stored.keys()].find((tag) => !served.has(tag));
-  if (unserved !== undefined) throw mismatch(target, snapshot, stored === null ? unserved : `tag ${unserved} is in storage but not served`);
+  const disagreement = storageOnly(new Set(tags), stored, tags.length > 0);
+  if (disagreement) throw mismatch(target, snapshot, disagreement);
+  const links = stored ?? new Map<string, string>();
 
   // Manifests read before are not read again, except indexes (their children are needed afresh).
   const reused = new Map<string, ManifestHead>();
   for (const head of known?.values() ?? []) if (!isIndexMediaType(head.mediaType)) reused.set(head.digest, head);
-  const digests = [...new Set(tags.flatMap((tag) => stored?.get(tag) ?? []))];
+  const digests = [...new Set(tags.flatMap((tag) => links.get(tag) ?? []))];
   const texts = await storage.manifests(snapshot.name, digests.filter((digest) => !reused.has(digest)));
   const heads = new Map(reused);
   for (const [digest, text] of texts) {
@@ -52,7 +52,7 @@ async function resolveFromStorage(target: RegistryTarget, storage: RegistryStora
     if (isIndexMediaType(head.mediaType)) addChildren(snapshot, digest, json);
   }
   for (const tag of tags) {
-    const head = heads.get(stored?.get(tag) ?? '');
+    const head = heads.get(links.get(tag) ?? '');
     if (head) snapshot.heads.set(tag, head);
   }
 }
@@ -105,12 +105,22 @@ function mismatch(target: RegistryTarget, snapshot: RepositorySnapshot, disagree
  * listed by the registry that resolves to nothing (a broken tag) is in storage too: that agrees.
  */
 function compare(heads: Map<string, ManifestHead>, listed: Set<string>, stored: Map<string, string> | null): string | undefined {
-  if (stored === null) return heads.size === 0 ? undefined : 'the repository is not in storage';
-  for (const [tag, head] of heads) {
-    const digest = stored.get(tag);
-    if (digest === undefined) return `tag ${tag} is not in storage`;
-    if (digest !== head.digest) return `tag ${tag} is ${head.digest} in the registry but ${digest} in storage`;
+  if (stored !== null) {
+    for (const [tag, head] of heads) {
+      const digest = stored.get(tag);
+      if (digest === undefined) return `tag ${tag} is not in storage`;
+      if (digest !== head.digest) return `tag ${tag} is ${head.digest} in the registry but ${digest} in storage`;
+    }
   }
+  return storageOnly(listed, stored, heads.size > 0);
+}
+
+/**
+ * What storage has that the registry does not list: a tag (a push landed between the two
+ * reads), or the repository missing altogether where the registry has something in it.
+ */
+function storageOnly(listed: Set<string>, stored: Map<string, string> | null, served: boolean): string | undefined {
+  if (stored === null) return served ? 'the repository is not in storage' : undefined;
   for (const tag of stored.keys()) if (!listed.has(tag)) return `tag ${tag} is in storage but not served`;
   return undefined;
 }
