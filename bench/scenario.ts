@@ -10,6 +10,7 @@ import { removeScratch, scratchDir } from './scratch.js';
 import { StorageSnapshot } from './storage-snapshot.js';
 import { fillRegistryLite } from './fill-lite.js';
 import { fillRegistryStorage, verifyStorageFill } from './fill-storage.js';
+import { createSeedContainer } from './seed-container.js';
 
 /** One measured subject: what it did, how long, how much memory. */
 export interface Measurement {
@@ -384,32 +385,41 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     // --- the seed script's deletion loop ---------------------------------------------------------------
     if (options.seed) {
-      await snapshot.restore();
       const sample = spread(doomed, options.seed.sample);
       const seedDir = scratchDir('rc-bench-seed-');
       cleanups.push(() => removeScratch(seedDir));
       writeFileSync(path.join(seedDir, 'registry-images-clean.txt'), sample.map((i) => `${proxy.host}/${i.repository}:${i.tag}\n`).join(''));
       const inspect = path.join(seedDir, 'inspect.json');
       writeFileSync(inspect, JSON.stringify([{ Mounts: [{ Type: 'bind', Source: registry.storageRoot, Destination: '/var/lib/registry' }] }]));
-      proxy.reset();
-      const result = await runProcess(['bash', path.join(repoRoot, 'bench', 'seed-clean.sh')], {
-        cwd: seedDir,
-        env: { ...process.env, SEED_INSPECT_JSON: inspect },
-      });
-      const counts = proxy.counts();
-      if (result.exitCode !== 0) throw new Error(`seed script failed (${result.exitCode}): ${result.stderr.slice(-2000)}`);
-      await expectRemaining(sample, 'seed script');
-      const scale = D / sample.length;
-      subjects['seed script loop'] = {
-        requests: Math.round(counts.total * scale),
-        mix: counts.byClass,
-        wallMs: result.wallMs * scale,
-        required: cleanRequired,
-        floorMs: cleanFloor,
-        sample: sample.length,
-        note: `registry-images-clean.sh's images_rm loop (curl + jq + ls per image), through the counting proxy${sample.length < D ? `; ${sample.length} of ${D} images run, extrapolated` : ''}`,
+      const runSeed = async (name: string, env: Record<string, string>, how: string): Promise<void> => {
+        await snapshot.restore();
+        proxy.reset();
+        const result = await runProcess(['bash', path.join(repoRoot, 'bench', 'seed-clean.sh')], { cwd: seedDir, env: { ...process.env, ...env } });
+        const counts = proxy.counts();
+        if (result.exitCode !== 0) throw new Error(`${name} failed (${result.exitCode}): ${result.stderr.slice(-2000)}`);
+        await expectRemaining(sample, name);
+        const scale = D / sample.length;
+        subjects[name] = {
+          requests: Math.round(counts.total * scale),
+          mix: counts.byClass,
+          wallMs: result.wallMs * scale,
+          required: cleanRequired,
+          floorMs: cleanFloor,
+          sample: sample.length,
+          note: `registry-images-clean.sh's images_rm loop (curl + jq + ls per image, ${how}), through the counting proxy${sample.length < D ? `; ${sample.length} of ${D} images run, extrapolated` : ''}`,
+        };
+        log(`${name}: ${sample.length} images in ${(result.wallMs / 1000).toFixed(1)} s (${(result.wallMs / sample.length).toFixed(0)} ms/image)`);
       };
-      log(`seed script: ${sample.length} images in ${(result.wallMs / 1000).toFixed(1)} s (${(result.wallMs / sample.length).toFixed(0)} ms/image)`);
+      // As the seed runs it: `docker inspect` of the registry's container, for each image.
+      const container = await createSeedContainer(registry.storageRoot);
+      if ('unavailable' in container) {
+        log(`seed script: no Docker engine (${container.unavailable}); docker inspect is replaced by cat`);
+      } else {
+        cleanups.push(() => container.remove());
+        await runSeed('seed script loop', container.env, 'docker inspect of a container with the storage mounted');
+      }
+      // A lower bound: the same loop with `docker inspect` replaced by `cat` of its answer.
+      await runSeed(`seed script loop${'unavailable' in container ? '' : ', docker inspect as cat'}`, { SEED_INSPECT_JSON: inspect }, '`docker inspect` replaced by `cat` of its answer');
     }
 
     return {
@@ -480,6 +490,6 @@ async function minimalSafeClean(registry: RegistryServer, repositories: string[]
 }
 
 export function rcBuilt(): boolean {
-  return existsSync(path.join(repoRoot, 'dist', 'commands', 'clean.js'));
+  return existsSync(path.join(repoRoot, 'dist', 'bundle', 'rc.js'));
 }
 

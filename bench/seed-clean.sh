@@ -2,14 +2,19 @@
 # The deletion loop of the seed walkthrough's registry-images-clean.sh (images_rm), ported
 # line for line so the benchmark can time it against the same registry: per image, awk x4 to
 # split the reference, curl tags/list | jq, the storage path from the registry container's
-# mounts, ls of the tag's index directory, curl DELETE by digest, curl tags/list | jq again.
+# mounts (docker inspect | jq), ls of the tag's index directory, curl DELETE by digest, curl
+# tags/list | jq again.
 #
-# One change: there is no Docker engine here, so `docker inspect registry` is replaced by
-# `cat "$SEED_INSPECT_JSON"` (a file with the same [{"Mounts": [...]}] shape), still piped
-# through jq. `docker inspect` is slower than cat, so this port is, if anything, faster than
-# the original.
+# The container is the one the benchmark creates with the registry's storage bind-mounted
+# (SEED_CONTAINER; the original's is named `registry`). Without a Docker engine the benchmark
+# sets SEED_INSPECT_JSON instead, and `docker inspect` becomes `cat` of a file with the same
+# [{"Mounts": [...]}] shape: faster than the original, and reported as such.
 #
 # Reads registry-images-clean.txt in the current directory, like the original.
+
+inspect_registry() {
+    if [ -n "${SEED_INSPECT_JSON:-}" ]; then cat "$SEED_INSPECT_JSON"; else docker inspect "${SEED_CONTAINER:-registry}"; fi
+}
 
 images_rm() {
 
@@ -29,7 +34,7 @@ do
     if echo "$response" | jq -e ".tags | index(\"${image_tag}\")" > /dev/null; then
        echo "镜像 ${image_project}${image_name}:${image_tag} 存在，准备删除..."
 
-       source_data=`cat "$SEED_INSPECT_JSON" | jq -r '.[0].Mounts[] | select(.Type == "bind") | .Source'`
+       source_data=`inspect_registry | jq -r '.[0].Mounts[] | select(.Type == "bind") | .Source'`
        MANIFEST_DIGEST=`ls ${source_data}/docker/registry/v2/repositories/${image_project}${image_name}/_manifests/tags/${image_tag}/index/sha256/`
 
        curl -s -I -X DELETE  "http://${image_repo}/v2/${image_project}${image_name}/manifests/sha256:${MANIFEST_DIGEST}" 2>&1 > /dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 import { setFlagsFromString } from 'node:v8';
-import { execute } from '@oclif/core';
+import { execute } from '../dist/bundle/rc.js';
 
 // Memory over speed where the two part, measured by bench/ (see README, Performance):
 // - The young generation is capped at 4 MB semi-spaces (the shebang: it cannot change once V8

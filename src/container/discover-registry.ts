@@ -59,8 +59,9 @@ async function storageRoot(cli: ContainerCli, info: ContainerInfo, configPath: s
   if (fromEnv) return fromEnv;
   const text = await cli.run(['exec', info.id, 'cat', configPath]);
   if (text.exitCode !== 0) throw new RunError(`cannot read ${configPath} in container ${info.name}`, { hint: 'set storage.configPath or storage.root' });
-  const { parse } = await import('yaml');
-  const config = parse(text.stdout) as { storage?: Record<string, { rootdirectory?: string } | undefined> } | null;
+  // The default export: yaml is CommonJS, and a bundled dynamic import gives only that.
+  const { default: yaml } = await import('yaml');
+  const config = yaml.parse(text.stdout) as { storage?: Record<string, { rootdirectory?: string } | undefined> } | null;
   const storage = config?.storage ?? {};
   const drivers = Object.keys(storage).filter((key) => !['cache', 'delete', 'maintenance', 'redirect', 'tag'].includes(key));
   if (drivers.length > 0 && !drivers.includes('filesystem')) {

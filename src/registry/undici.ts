@@ -1,17 +1,15 @@
-import { createRequire } from 'node:module';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+import dispatcherRequest from 'undici/lib/api/api-request.js';
 
 /*
  * undici's Agent and request API from their own files. undici's index also loads fetch,
  * WebSocket, EventSource, cookies, caches and mocks, none of which rc uses: about 10 MB and
- * 40 ms more in every run that talks to a registry. undici 7 has no `exports` map, so these
- * paths are reachable; an upgrade that moves them fails test/registry/undici.test.ts.
+ * 40 ms more in every run that talks to a registry (and the bundle would carry all of it).
+ * undici 7 has no `exports` map, so these paths are reachable; an upgrade that moves them fails
+ * the build and test/registry/undici.test.ts. Their types: undici-internals.d.ts.
  */
-const require = createRequire(import.meta.url);
-
-export const Agent: typeof UndiciAgent = require('undici/lib/dispatcher/agent.js');
-
-const dispatcherRequest: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
+export const Agent: typeof UndiciAgent = AgentClass;
 
 /**
  * undici's `request(url, options)` for a URL and an explicit dispatcher, as its index builds

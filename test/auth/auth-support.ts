@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { CliResult } from '../support/run-cli.js';
 import type { Workspace } from '../support/workspace.js';
 
-const distCommands = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/commands');
+/** What bin/run.js loads: the last file `npm run build` writes before the manifest. */
+const bundleEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bundle/rc.js');
 
 /** One `rc` run, kept so a file's last test can search everything `rc` printed. */
 export interface RecordedRun extends CliResult {
@@ -25,7 +26,7 @@ export async function rcRecorded(runs: RecordedRun[], workspace: Workspace, env:
     runs.push({ ...result, args });
     if (!notLoaded || attempt >= 6) return result;
     runs.pop();
-    for (let wait = 0; wait < 60 && !existsSync(path.join(distCommands, 'clean.js')); wait++) await sleep(500);
+    for (let wait = 0; wait < 60 && !existsSync(bundleEntry); wait++) await sleep(500);
     await sleep(1_000);
   }
 }

@@ -141,6 +141,29 @@ const failing = definePlugin(() => ({
       expect(await listTags(registry.url, 'api/throw-early')).toEqual(['a', 'b']);
     });
 
+    it('a RunError from the package keeps its message without "failed" and its hint: the plugin gets the core’s own error class', async () => {
+      await pushImage(registry.url, 'api/throw-hint', ['a'], makeImage({ seed: 'api/throw-hint/a' }));
+      project(
+        `import { RunError } from 'registry-clean';
+const refusing = definePlugin(() => ({
+  name: 'policy',
+  steps: [{ id: 'ask-policy', title: 'Ask the policy service', after: 'resolve', async run() { throw new RunError('change freeze until Monday', { hint: 'ask #releases for an exception' }); } }],
+}));`,
+        'refusing()',
+        ['api/throw-hint:a'],
+      );
+
+      const result = await rc('clean', '--json');
+
+      expect(result.exitCode).toBe(1);
+      expect(JSON.parse(result.stdout).error).toEqual({
+        message: 'plugin policy, step ask-policy: change freeze until Monday',
+        hint: 'ask #releases for an exception',
+        exitCode: 1,
+      });
+      expect(await listTags(registry.url, 'api/throw-hint')).toEqual(['a']);
+    });
+
     it('after delete: the deletion stands, but GC does not start and the registry is not restarted half-way', async () => {
       await pushImage(registry.url, 'api/throw-late', ['a'], makeImage({ seed: 'api/throw-late/a' }));
       await pushImage(registry.url, 'api/throw-late', ['b'], makeImage({ seed: 'api/throw-late/b' }));
