@@ -5,11 +5,12 @@
  * its start-up (module resolution and loading), and plugins that import `registry-clean` get
  * this same module, so `RunError` thrown by a plugin is the core's own class.
  */
-export { execute } from '@oclif/core';
 import Clean from './commands/clean.js';
 import Doctor from './commands/doctor.js';
 import Ls from './commands/ls.js';
 import Plugins from './commands/plugins.js';
+
+export { execute } from '@oclif/core';
 
 export const commands = { clean: Clean, doctor: Doctor, ls: Ls, plugins: Plugins };
 
