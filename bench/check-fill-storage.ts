@@ -14,10 +14,10 @@ import { lstat, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify, parseArgs } from 'node:util';
-import { closeTestkitHttp } from '../testkit/http.js';
-import { startRegistry, stopAllRegistries } from '../testkit/registry-server.js';
+import { startRegistry } from '../testkit/registry-server.js';
 import { fillRegistryLite } from './fill-lite.js';
 import { fillRegistryStorage, verifyStorageFill } from './fill-storage.js';
+import { runEntry } from './run-entry.js';
 
 const exec = promisify(execFile);
 const log = (line: string): void => void process.stderr.write(`check-fill-storage: ${line}\n`);
@@ -82,14 +82,4 @@ async function main(): Promise<void> {
   log(`API check in ${((performance.now() - checkStart) / 1000).toFixed(1)} s: ${JSON.stringify(check)}`);
 }
 
-let code = 1;
-try {
-  await main();
-  code = 0;
-} catch (error) {
-  log(`failed: ${(error as Error).stack ?? String(error)}`);
-} finally {
-  await stopAllRegistries().catch(() => undefined);
-  await closeTestkitHttp().catch(() => undefined);
-}
-process.exit(code);
+await runEntry(main, log);

@@ -8,12 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { closeTestkitHttp } from '../testkit/http.js';
-import { stopAllRegistries } from '../testkit/registry-server.js';
 import { machineInfo } from './machine.js';
 import { freezeRc, repoRoot } from './measure.js';
 import { parseOptions, usage } from './options.js';
 import { computeTargets, renderMarkdown, type BenchResults } from './report.js';
+import { runEntry } from './run-entry.js';
 import { rcBuilt, runScenario } from './scenario.js';
 
 function has(command: string): boolean {
@@ -121,13 +120,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (error) {
-  log(`failed: ${(error as Error).stack ?? String(error)}`);
-} finally {
-  await stopAllRegistries().catch(() => undefined);
-  await closeTestkitHttp().catch(() => undefined);
-}
-process.exit(exitCode);
+await runEntry(main, log);
