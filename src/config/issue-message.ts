@@ -13,6 +13,8 @@ export interface KeyIssue {
 export function keyIssues(issue: z.core.$ZodIssue): KeyIssue[] {
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key' }));
+  // A record key that breaks its own rule (a registry host): the rule's words, at the key.
+  if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ path, message: inner.message }));
   const message = issue.message.replace(/^Invalid input: /, '').replace(/^expected (\w+), received undefined$/, 'missing (expected $1)');
   return [{ path, message }];
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Plugin } from '../plugins/types.js';
 import { defaultConcurrency } from './default-config.js';
+import { parseRegistryHost, ReferenceSyntaxError } from '../list/image-reference.js';
 
 /** A command to run: an argument array, or a string split on spaces (no shell is ever involved). */
 const command = z.union([z.string().min(1), z.array(z.string()).min(1)]);
@@ -80,11 +81,21 @@ const pluginEntry = z.union([
   z.tuple([z.string().min(1), z.unknown()]),
 ]);
 
+/** A `registries` key: `host[:port]` as image references name the registry. */
+const registryHost = z.string().superRefine((key, context) => {
+  try {
+    parseRegistryHost(key);
+  } catch (error) {
+    if (!(error instanceof ReferenceSyntaxError)) throw error;
+    context.addIssue({ code: 'custom', message: `${error.message}; registries are keyed by host[:port] as image references name them` });
+  }
+});
+
 export const configSchema = z.strictObject({
   /** The image list; default `registry-images-clean.txt` in the current directory. */
   file: z.string().min(1).optional(),
   /** Per registry host (`host[:port]` as in image references). */
-  registries: z.record(z.string().min(1), registrySchema).default({}),
+  registries: z.record(registryHost, registrySchema).default({}),
   /** Storage of the registry: needed to prune emptied repositories and to run GC. */
   storage: storageSchema.optional(),
   gc: gcSchema.prefault({}),

@@ -143,6 +143,15 @@ function parseName(name: string, ref: string): { registry: string; repository: s
   return { registry: parseHost(first, ref), repository };
 }
 
+/**
+ * A registry given on its own (`--registry`, a config key): `host[:port]` with the host
+ * lowercased. Throws ReferenceSyntaxError saying what is wrong.
+ */
+export function parseRegistryHost(input: string): string {
+  if (input.includes('/')) fail(`${quote(input)} is not a registry host: write host[:port] alone, e.g. registry.example.com:5000 (no scheme, no path)`, input);
+  return parseHost(input, input);
+}
+
 /** Check `host[:port]`; return it with the host lowercased (hosts are case-insensitive). */
 function parseHost(hostPort: string, ref: string): string {
   let host: string;

@@ -143,6 +143,13 @@ const cases: BadConfig[] = [
     lineWith: 'passwordEnv:',
   },
   {
+    name: 'a registries key with a scheme (a URL where host[:port] belongs)',
+    file: 'registry-clean.config.yaml',
+    text: (r) => yaml(...operatorYaml(r), 'registries:', `  ${q(`http://${r.host}`)}:`, '    insecure: true'),
+    names: ['registries', `http://`, 'host[:port]'],
+    lineWith: 'http://',
+  },
+  {
     name: 'a top-level storage while the list names two registries',
     file: 'registry-clean.config.yaml',
     text: (r) => yaml(...operatorYaml(r)),

@@ -73,6 +73,17 @@ describe('help and usage errors', () => {
     await expectUntouched(registry, before);
   });
 
+  it('rc ls and rc doctor with a malformed --registry exit 2 naming each bad value, and send nothing to the good one', async () => {
+    for (const command of ['ls', 'doctor']) {
+      const result = await workspace.rc(command, '--registry', registry.host, '--registry', 'bad host', '--registry', `http://${registry.host}`);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain('--registry: registry host "bad host" contains " "');
+      expect(result.stderr).toContain(`--registry: "http://${registry.host}" is not a registry host: write host[:port] alone`);
+      // Nothing listed: the valid registry is not reached before every value is checked.
+      expect(result.stdout).not.toContain(registry.host);
+    }
+  });
+
   it('rc ls with an unknown flag exits 2', async () => {
     const result = await workspace.rc('ls', '--bogus');
     expect(result.exitCode).toBe(2);
