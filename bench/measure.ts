@@ -108,8 +108,6 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
     let peakRssKb: number | undefined;
     let heapAtExitKb: number | undefined;
     let memorySamples: Array<[number, number, number]> = [];
-    let timeMaxRssKb: number | undefined;
-    let cpuMs: number | undefined;
     try {
       const probed = JSON.parse(readFileSync(rssFile, 'utf8')) as { vmHwmKb?: number; heapUsed?: number; samples?: Array<[number, number, number]> };
       memorySamples = probed.samples ?? [];
@@ -118,20 +116,39 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
     } catch {
       peakRssKb = undefined;
     }
-    try {
-      const text = readFileSync(timeFile, 'utf8');
-      const field = (name: string): number | undefined => {
-        const match = new RegExp(`${name}: ([\\d.]+)`).exec(text);
-        return match ? Number(match[1]) : undefined;
-      };
-      timeMaxRssKb = field('Maximum resident set size \\(kbytes\\)');
-      const user = field('User time \\(seconds\\)');
-      const system = field('System time \\(seconds\\)');
-      cpuMs = user !== undefined && system !== undefined ? Math.round((user + system) * 1000) : undefined;
-    } catch {
-      timeMaxRssKb = undefined;
-    }
+    const { timeMaxRssKb, cpuMs } = readGnuTime(timeFile);
     return { ...result, argv: ['rc', ...args], peakRssKb: peakRssKb ?? timeMaxRssKb, timeMaxRssKb, cpuMs, heapAtExitKb, memorySamples };
+  } finally {
+    removeScratch(scratch);
+  }
+}
+
+/** CPU time (user + system, ms) and maximum RSS (kB) from a `/usr/bin/time -v` report; undefined when it is missing. */
+function readGnuTime(timeFile: string): { timeMaxRssKb: number | undefined; cpuMs: number | undefined } {
+  let text: string;
+  try {
+    text = readFileSync(timeFile, 'utf8');
+  } catch {
+    return { timeMaxRssKb: undefined, cpuMs: undefined };
+  }
+  const field = (name: string): number | undefined => {
+    const match = new RegExp(`${name}: ([\\d.]+)`).exec(text);
+    return match ? Number(match[1]) : undefined;
+  };
+  const user = field('User time \\(seconds\\)');
+  const system = field('System time \\(seconds\\)');
+  return { timeMaxRssKb: field('Maximum resident set size \\(kbytes\\)'), cpuMs: user !== undefined && system !== undefined ? Math.round((user + system) * 1000) : undefined };
+}
+
+/** Runs a plain Node.js script (no preload, Node's default flags) under `/usr/bin/time -v` when it is installed. */
+export async function runNodeScript(script: string, args: string[]): Promise<{ result: Awaited<ReturnType<typeof runProcess>>; cpuMs: number | undefined; maxRssKb: number | undefined }> {
+  const scratch = scratchDir('rc-bench-node-');
+  const timeFile = path.join(scratch, 'time.txt');
+  const node = [process.execPath, script, ...args];
+  try {
+    const result = await runProcess(existsSync(gnuTime) ? [gnuTime, '-v', '-o', timeFile, ...node] : node);
+    const { timeMaxRssKb, cpuMs } = readGnuTime(timeFile);
+    return { result, cpuMs, maxRssKb: timeMaxRssKb };
   } finally {
     removeScratch(scratch);
   }

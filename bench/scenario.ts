@@ -4,9 +4,10 @@ import { performance } from 'node:perf_hooks';
 import { fillRegistry } from '../testkit/images.js';
 import { startRegistry, type RegistryServer } from '../testkit/registry-server.js';
 import { startCountingProxy, type RequestCounts } from './counting-proxy.js';
-import { median, repoRoot, runProcess, runRc, stepTimes, type ProcessResult, type StepTime } from './measure.js';
+import { median, repoRoot, runNodeScript, runProcess, runRc, stepTimes, type ProcessResult, type StepTime } from './measure.js';
 import { cycle, MinimalClient, MANIFEST_ACCEPT, type RateResult } from './minimal-client.js';
 import { removeScratch, scratchDir } from './scratch.js';
+import { COLD_MINIMAL_LS } from './report.js';
 import { StorageSnapshot } from './storage-snapshot.js';
 import { fillRegistryLite } from './fill-lite.js';
 import { fillRegistryStorage, verifyStorageFill } from './fill-storage.js';
@@ -252,6 +253,29 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     }
     subjects['rc ls --digests --json'] = ls;
     log(`rc ls --digests --json: ${(ls.wallMs / 1000).toFixed(2)} s, ${ls.requests ?? '?'} requests, peak RSS ${ls.peakRssMb} MB`);
+
+    // --- the same listing by a minimal client in a process of its own: what starting cold costs any Node.js client ---
+    const coldRuns: Array<Awaited<ReturnType<typeof runNodeScript>>> = [];
+    for (let i = 0; i < options.runs; i++) {
+      const run = await runNodeScript(path.join(repoRoot, 'bench', 'cold-minimal-ls.mjs'), [registry.url, String(C)]);
+      const counted = JSON.parse(run.result.stdout || '{}') as { tags?: number; digests?: number };
+      if (run.result.exitCode !== 0 || counted.tags !== R * T || counted.digests !== R * T) {
+        throw new Error(`cold minimal ls: exit ${run.result.exitCode}, ${run.result.stdout.trim()} ${run.result.stderr.slice(-1000)}`);
+      }
+      coldRuns.push(run);
+    }
+    const coldWall = median(coldRuns.map((r) => r.result.wallMs));
+    const coldMedian = coldRuns.reduce((best, r) => (Math.abs(r.result.wallMs - coldWall) < Math.abs(best.result.wallMs - coldWall) ? r : best));
+    subjects[COLD_MINIMAL_LS] = {
+      requests: lsRequired,
+      wallMs: coldWall,
+      wallRunsMs: coldRuns.map((r) => Math.round(r.result.wallMs)),
+      ...(coldMedian.cpuMs !== undefined && { cpuMs: coldMedian.cpuMs }),
+      ...(coldMedian.maxRssKb !== undefined && { peakRssMb: mb(coldMedian.maxRssKb) }),
+      required: lsRequired,
+      floorMs: lsFloor,
+    };
+    log(`minimal client, cold process, ls --digests: ${(coldWall / 1000).toFixed(2)} s`);
 
     // --- the minimal safe clean: the floor, run for real ----------------------------------------
     await snapshot.restore();
