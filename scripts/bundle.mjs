@@ -26,7 +26,7 @@ await build({
   target: 'node20.19',
   chunkNames: 'chunk-[hash]',
   external: ['typescript', 'jiti'],
-  // Bundled CommonJS (oclif, undici) calls require() for Node's built-ins and its own package.json.
+  // Bundled CommonJS (oclif, yaml) calls require() for Node's built-ins and its own package.json.
   banner: { js: "import { createRequire as __rcCreateRequire } from 'node:module'; const require = __rcCreateRequire(import.meta.url);" },
   minifyWhitespace: true,
   minifySyntax: true,

@@ -1,7 +1,6 @@
-import type { Dispatcher } from 'undici';
 import type { RegistryCredentials } from './endpoint.js';
 import { RegistryError } from './errors.js';
-import { request } from './undici.js';
+import type { HttpAnswer, HttpPool } from './http-pool.js';
 
 interface Challenge {
   scheme: string;
@@ -41,7 +40,7 @@ export class Authenticator {
 
   constructor(
     private readonly credentials: RegistryCredentials | undefined,
-    private readonly dispatcher: Dispatcher,
+    private readonly pool: HttpPool,
     /** The registry these credentials are for, named in errors. */
     private readonly registry?: string,
   ) {
@@ -119,19 +118,19 @@ export class Authenticator {
       for (const one of scopes) realm.searchParams.append('scope', one);
       if (this.basic) headers.authorization = `Basic ${this.basic}`;
     }
-    let response: Dispatcher.ResponseData;
+    let response: HttpAnswer;
     try {
-      response = await request(realm, { method: identityToken ? 'POST' : 'GET', headers, body: form, dispatcher: this.dispatcher });
+      response = await this.pool.request(realm, { method: identityToken ? 'POST' : 'GET', headers, ...(form !== undefined && { body: form }) });
     } catch (cause) {
       throw new RegistryError('token server unreachable', { kind: 'unreachable', method: identityToken ? 'POST' : 'GET', url: safeUrl, cause: new Error(String((cause as Error).message ?? cause)) });
     }
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
+    const text = response.body.toString('utf8');
+    if (response.status !== 200) {
       throw new RegistryError(`token server refused the credentials${this.registry ? ` for registry ${this.registry}` : ''}`, {
-        kind: response.statusCode === 401 ? 'unauthorized' : 'forbidden',
+        kind: response.status === 401 ? 'unauthorized' : 'forbidden',
         method: identityToken ? 'POST' : 'GET',
         url: safeUrl,
-        status: response.statusCode,
+        status: response.status,
         hint: 'check the username and password configured for this registry',
       });
     }

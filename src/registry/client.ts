@@ -1,14 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import { Authenticator } from './auth.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
+import { type HttpAnswer, HttpPool } from './http-pool.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
 import { Limiter } from '../util/limiter.js';
 import { defaultRetryPolicy, isIdempotent, isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
-import { Agent, request } from './undici.js';
 
 export interface ManifestHead {
   digest: string;
@@ -46,7 +45,7 @@ export interface RegistryClientOptions {
   retry?: RetryPolicy;
 }
 
-type Response = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+type Response = HttpAnswer;
 
 const zeroDigest = `sha256:${'0'.repeat(64)}`;
 
@@ -58,11 +57,11 @@ const zeroDigest = `sha256:${'0'.repeat(64)}`;
 export class RegistryClient {
   readonly host: string;
   readonly baseUrl: URL;
-  private readonly dispatcher: Dispatcher;
+  private readonly pool: HttpPool;
   private readonly auth: Authenticator;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
-  /** Requests in flight, at most one per connection: the rest wait here, not in undici's queue. */
+  /** Requests in flight, at most one per connection: the rest wait here, not in the pool's queue. */
   private readonly slots: Limiter;
   /** Requests sent (retries included): the benchmark compares it with the floor. */
   requests = 0;
@@ -73,19 +72,13 @@ export class RegistryClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = options.retry ?? defaultRetryPolicy;
     this.slots = new Limiter(options.connections);
-    this.dispatcher = new Agent({
-      connections: options.connections,
-      ...(options.tls && { connect: options.tls }),
-      keepAliveTimeout: 10_000,
-      connectTimeout: Math.min(this.timeoutMs, 10_000),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-    });
-    this.auth = new Authenticator(endpoint.credentials, this.dispatcher, endpoint.host);
+    this.pool = new HttpPool({ connections: options.connections, timeoutMs: this.timeoutMs, ...(options.tls && { tls: options.tls }) });
+    this.auth = new Authenticator(endpoint.credentials, this.pool, endpoint.host);
   }
 
+  /** Closes the pool's connections; call it once no request is in flight. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.pool.close();
   }
 
   /** `GET /v2/`: the registry is up and speaks the v2 API (a 401 still means it is up). */
@@ -393,18 +386,7 @@ export class RegistryClient {
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;
     try {
-      const response = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: options.body,
-        dispatcher: this.dispatcher,
-        // undici closes the connection after every HEAD unless told not to (a guard against servers
-        // that send a body anyway; distribution never does): a new TCP connection per tag otherwise.
-        reset: false,
-      });
-      const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await response.body.arrayBuffer());
-      if (method === 'HEAD') await response.body.dump();
-      return { status: response.statusCode, headers: response.headers, body };
+      return await this.pool.request(url, { method, headers, ...(options.body && { body: options.body }) });
     } catch (cause) {
       throw this.transportError(method, url, cause);
     }
@@ -417,6 +399,15 @@ export class RegistryClient {
     const detail = clean.message;
     const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
     const settings = `registries["${this.host}"]`;
+    // A TLS alert is the registry refusing our side of the handshake: with TLS 1.2 that is how a
+    // server that requires a client certificate says so. Asking again cannot change it.
+    if (url.protocol === 'https:' && /ALERT/i.test(code)) {
+      return new RegistryError(`registry ${this.host} refused the TLS handshake: ${detail}`, {
+        kind: 'tls',
+        ...where,
+        hint: `if it requires a client certificate (mTLS), set ${settings}.cert and .key to PEM files it accepts`,
+      });
+    }
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(`${code} ${detail}`)) {
       return new RegistryError(`the TLS certificate of registry ${this.host} is not trusted: ${detail}`, {
         kind: 'tls',
@@ -506,10 +497,15 @@ function hintFor(kind: string): string | undefined {
   }
 }
 
-/** undici errors can embed the request URL; keep only code and message, with any userinfo removed. */
+/**
+ * Transport errors can embed an address; keep only code and message, with any userinfo removed,
+ * and of an OpenSSL error only its reason (`sslv3 alert bad certificate`), not its source line.
+ */
 function causeWithoutSecrets(cause: unknown): Error {
   const error = cause as { code?: string; message?: string };
-  const message = String(error.message ?? cause).replace(/\/\/[^/@\s]*@/g, '//');
+  const message = String(error.message ?? cause)
+    .replace(/\/\/[^/@\s]*@/g, '//')
+    .replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[\s\S]*$/, '$1');
   const clean = new Error(error.code ? `${error.code}: ${message}` : message);
   return clean;
 }

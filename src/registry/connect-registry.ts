@@ -54,7 +54,7 @@ export async function connectRegistry(
 ): Promise<RegistryClient> {
   const url = registryUrl(host, settings ?? {});
   const credentials = await registryCredentials(host, settings, where.file);
-  // Loaded with the first connection: undici is heavy, and a run refused before any request never needs it.
+  // Loaded with the first connection: a run refused before any request never needs the client.
   const { RegistryClient } = await import('./client.js');
   return new RegistryClient({ host, url, ...(credentials && { credentials }) }, await clientOptions(host, url, settings, where));
 }

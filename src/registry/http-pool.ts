@@ -1,0 +1,86 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+export interface HttpPoolOptions {
+  /** Most connections kept open to one origin; requests beyond it wait for one to free up. */
+  connections: number;
+  /** A request fails once its connection stays silent this long: connecting, waiting for headers, or mid-body. */
+  timeoutMs: number;
+  /** TLS for https origins: a private CA, a client certificate (mTLS), or no verification at all. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean };
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The whole body (empty for HEAD). */
+  body: Buffer;
+}
+
+/** Why a request got no answer: `code` as Node names it (ECONNREFUSED, …), or TIMEOUT. */
+export class TransportError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+/**
+ * Keep-alive connections to any number of origins (the registry, a token server), over Node's
+ * own http and https. Their code ships compiled in the Node binary and parses HTTP natively; a
+ * bundled client (undici, used before) adds 365 KB of JavaScript to compile at start and a
+ * WebAssembly parser that V8 recompiles in the background once traffic starts. On `rc ls` of
+ * 1,000 tags, 15 interleaved runs each: 3% less wall time, 4% less CPU, 3 MB less RSS.
+ */
+export class HttpPool {
+  private readonly http: HttpAgent;
+  private readonly https: HttpsAgent;
+
+  constructor(private readonly options: HttpPoolOptions) {
+    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, scheduling: 'fifo' as const };
+    this.http = new HttpAgent(pool);
+    this.https = new HttpsAgent({ ...pool, ...options.tls });
+  }
+
+  /** Sends one request and reads the whole answer. Throws TransportError when none comes. */
+  request(url: URL, init: { method: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<HttpAnswer> {
+    const secure = url.protocol === 'https:';
+    const headers: Record<string, string | number> = { ...init.headers };
+    // A length, not chunked encoding: some proxies in front of registries refuse chunked bodies.
+    if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const fail = (error: Error & { code?: string }): void => reject(new TransportError(error.code ?? 'ERROR', error.message));
+      const request = (secure ? httpsRequest : httpRequest)(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[|\]$/g, ''),
+          port: url.port || (secure ? 443 : 80),
+          path: `${url.pathname}${url.search}`,
+          method: init.method,
+          headers,
+          agent: secure ? this.https : this.http,
+          // Counts from before the connection exists, so a silent connect times out too.
+          timeout: this.options.timeoutMs,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+          response.on('error', fail);
+        },
+      );
+      request.on('timeout', () => request.destroy(new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
+      request.on('error', fail);
+      request.end(init.body);
+    });
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}

@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpPool, TransportError } from '../../src/registry/http-pool.js';
+
+/**
+ * The transport under the registry client: what goes on the wire, connection reuse and the
+ * timeout. A plain loopback server stands in for the network here; what the registry answers is
+ * covered against the real registry everywhere else.
+ */
+describe('HttpPool', () => {
+  let server: Server;
+  let base: URL;
+  const seen: Array<{ method: string; url: string; body: string; length: string | undefined; chunked: boolean }> = [];
+  const sockets = new Set<Socket>();
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+    // As the registry answers: a HEAD carries the length of the body it leaves out.
+    res.writeHead(200, { 'docker-content-digest': 'sha256:abc', 'content-length': '6' });
+    res.end(req.method === 'HEAD' ? undefined : 'answer');
+  };
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      seen.push({ method: req.method ?? '', url: req.url ?? '', body, length: req.headers['content-length'], chunked: req.headers['transfer-encoding'] === 'chunked' });
+      handler(req, res);
+    });
+    server.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('sends the path with its query, bodies with a length, and keeps one connection across GET, HEAD and POST', async () => {
+    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
+    sockets.clear();
+    seen.length = 0;
+    try {
+      const get = await pool.request(new URL('/v2/_catalog?n=2#ignored', base), { method: 'GET' });
+      expect(get.status).toBe(200);
+      expect(get.body.toString()).toBe('answer');
+      const head = await pool.request(new URL('/v2/a/manifests/1', base), { method: 'HEAD' });
+      expect(head.headers['docker-content-digest']).toBe('sha256:abc');
+      expect(head.body.length).toBe(0);
+      await pool.request(new URL('/token', base), { method: 'POST', body: 'a=b' });
+      await pool.request(new URL('/v2/a/blobs/uploads/', base), { method: 'POST' });
+      expect(seen).toEqual([
+        { method: 'GET', url: '/v2/_catalog?n=2', body: '', length: undefined, chunked: false },
+        { method: 'HEAD', url: '/v2/a/manifests/1', body: '', length: undefined, chunked: false },
+        { method: 'POST', url: '/token', body: 'a=b', length: '3', chunked: false },
+        { method: 'POST', url: '/v2/a/blobs/uploads/', body: '', length: '0', chunked: false },
+      ]);
+      expect(sockets.size).toBe(1);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('opens at most `connections` connections to an origin however many requests are in flight', async () => {
+    const pool = new HttpPool({ connections: 3, timeoutMs: 5_000 });
+    sockets.clear();
+    try {
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.request(new URL(`/v2/r/manifests/${i}`, base), { method: 'HEAD' })));
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      expect(sockets.size).toBe(3);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('fails a request whose answer stops coming with a TIMEOUT naming the limit', async () => {
+    const pool = new HttpPool({ connections: 1, timeoutMs: 300 });
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-length': '10' });
+      res.write('half'); // and nothing more
+    };
+    try {
+      const error = await pool.request(new URL('/v2/slow/tags/list', base), { method: 'GET' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TransportError);
+      expect(error).toMatchObject({ code: 'TIMEOUT', message: 'no answer within 0.3 s' });
+    } finally {
+      pool.close();
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+
+  it('names a refused connection by its code', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
+    const error = await pool.request(new URL(`http://127.0.0.1:${port}/v2/`), { method: 'GET' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    pool.close();
+  });
+});
