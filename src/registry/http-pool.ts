@@ -40,7 +40,7 @@ export class HttpPool {
   private readonly https: HttpsAgent;
 
   constructor(private readonly options: HttpPoolOptions) {
-    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, scheduling: 'fifo' as const };
+    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections };
     this.http = new HttpAgent(pool);
     this.https = new HttpsAgent({ ...pool, ...options.tls });
   }

@@ -13,11 +13,12 @@ describe('HttpPool', () => {
   let base: URL;
   const seen: Array<{ method: string; url: string; body: string; length: string | undefined; chunked: boolean }> = [];
   const sockets = new Set<Socket>();
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
     // As the registry answers: a HEAD carries the length of the body it leaves out.
     res.writeHead(200, { 'docker-content-digest': 'sha256:abc', 'content-length': '6' });
     res.end(req.method === 'HEAD' ? undefined : 'answer');
   };
+  let handler = answer;
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {
@@ -82,6 +83,7 @@ describe('HttpPool', () => {
     } finally {
       pool.close();
       for (const socket of sockets) socket.destroy();
+      handler = answer;
     }
   });
 
