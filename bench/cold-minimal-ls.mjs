@@ -34,7 +34,13 @@ function send(method, path) {
   });
 }
 
-const repositories = JSON.parse((await send('GET', '/v2/_catalog?n=1000')).body).repositories ?? [];
+// The catalog a page at a time (distribution answers at most 1,000 a page), following `Link`.
+const repositories = [];
+for (let page = '/v2/_catalog?n=1000'; page; ) {
+  const answer = await send('GET', page);
+  repositories.push(...(JSON.parse(answer.body).repositories ?? []));
+  page = /<([^>]+)>;\s*rel="?next"?/.exec(answer.headers.link ?? '')?.[1];
+}
 // One queue for every request, fed as tag lists arrive: CONCURRENCY in flight from start to end.
 const jobs = repositories.map((name) => ({ name }));
 let tags = 0;

@@ -116,6 +116,16 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
   return targets;
 }
 
+/** How fast the registry answered right after each timed run, against the ceiling the floors start from. */
+function driftLines(scenario: ScenarioResult): string[] {
+  const measured = Object.entries(scenario.subjects).filter(([, s]) => s.ceilingAfterRuns?.length);
+  if (measured.length === 0) return [];
+  const runs = measured.map(([name, s]) => `${name}: ${(s.ceilingAfterRuns ?? []).map((r) => num(r)).join(', ')}`).join('; ');
+  return [
+    `The registry's speed drifts on a shared machine, so each floor is scaled by it: HEAD ceiling ${num(scenario.ceiling.head.perSecond)}/s at the start, and right after each timed run (HEAD/s) ${runs}. A subject's floor is the median of its runs' floors.`,
+  ];
+}
+
 function subjectRows(scenario: ScenarioResult): string[] {
   const rows: string[] = [];
   const c = scenario.ceiling;
@@ -259,6 +269,8 @@ export function renderMarkdown(results: BenchResults): string {
     ...subjectRows(main),
     '',
     `rc's fixed cost (start, load the command, refuse bad input: no request): ls ${ms(main.startup.lsMs)}, clean ${ms(main.startup.cleanMs)}, ${mbText(main.startup.rssMb)} RSS, CPU ${ms(main.startup.lsCpuMs)} / ${ms(main.startup.cleanCpuMs)}.`,
+    '',
+    ...driftLines(main),
     '',
     '## Targets',
     '',

@@ -39,7 +39,10 @@ export interface Measurement {
   timeMaxRssMb?: number;
   /** Safety-required requests (see bench/README.md). */
   required?: number;
+  /** The floor: at the registry's rate re-measured after each timed run, the median of those runs' floors. */
   floorMs?: number;
+  /** HEAD requests per second the registry answered right after each timed run (the floors scale with it). */
+  ceilingAfterRuns?: number[];
   /** Items actually run when sampled (the figures are extrapolated to every deleted tag). */
   sample?: number;
   note?: string;
@@ -190,6 +193,20 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     const tagsRate = ceilingTags.perSecond / 1000;
     const headRate = ceilingHead.perSecond / 1000;
+    // The registry's speed drifts on a shared machine: minutes apart, the same requests ran 30% slower.
+    // So right after each timed run a burst of HEADs re-measures it, and that run's floor scales by
+    // how much slower (or faster) the registry answers then than at the ceiling above.
+    const driftClient = new MinimalClient(registry.url, C);
+    cleanups.push(() => driftClient.close());
+    const slowdownNow = async (paths: readonly string[]): Promise<{ perSecond: number; slowdown: number }> => {
+      const burst = await driftClient.run(heads(cycle(paths, Math.max(1000, C * 40))), [200]);
+      if (burst.unexpected) throw new Error('drift check: the registry answered unexpectedly');
+      return { perSecond: burst.perSecond, slowdown: ceilingHead.perSecond / burst.perSecond };
+    };
+    const driftFields = (floors: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'ceilingAfterRuns'> => ({
+      floorMs: median(floors),
+      ceilingAfterRuns: rates.map((r) => Math.round(r)),
+    });
     const catalogPages = Math.ceil(R / 1000);
     const lsRequired = catalogPages + R + R * T;
     const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;
@@ -224,8 +241,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // --- rc ls --digests --json --------------------------------------------------------------------
     const lsArgs = (host: string) => ['ls', '--digests', '--json', '--registry', host, '--concurrency', String(C)];
     const lsRuns: ProcessResult[] = [];
+    const lsFloors: number[] = [];
+    const lsRates: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const result = await runRc(lsArgs(registry.host), { cwd: workdir });
+      const drift = await slowdownNow(headPaths);
+      lsFloors.push(lsFloor * drift.slowdown);
+      lsRates.push(drift.perSecond);
       check(result, 'rc ls');
       const listing = JSON.parse(result.stdout) as { registries: Array<{ repositories: Array<{ tags: Array<{ digest?: string }> }> }> };
       const listed = listing.registries[0]?.repositories.flatMap((r) => r.tags) ?? [];
@@ -244,7 +266,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       peakRssMb: mb(Math.max(...lsRuns.map((r) => r.peakRssKb ?? 0))),
       timeMaxRssMb: mb(Math.max(...lsRuns.map((r) => r.timeMaxRssKb ?? 0))),
       required: lsRequired,
-      floorMs: lsFloor,
+      ...driftFields(lsFloors, lsRates),
     };
     if (options.full) {
       const { counts, result, start } = await counted(() => runRc(lsArgs(proxy.host), { cwd: workdir }));
@@ -256,8 +278,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     // --- the same listing by a minimal client in a process of its own: what starting cold costs any Node.js client ---
     const coldRuns: Array<Awaited<ReturnType<typeof runNodeScript>>> = [];
+    const coldFloors: number[] = [];
+    const coldRates: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const run = await runNodeScript(path.join(repoRoot, 'bench', 'cold-minimal-ls.mjs'), [registry.url, String(C)]);
+      const drift = await slowdownNow(headPaths);
+      coldFloors.push(lsFloor * drift.slowdown);
+      coldRates.push(drift.perSecond);
       const counted = JSON.parse(run.result.stdout || '{}') as { tags?: number; digests?: number };
       if (run.result.exitCode !== 0 || counted.tags !== R * T || counted.digests !== R * T) {
         throw new Error(`cold minimal ls: exit ${run.result.exitCode}, ${run.result.stdout.trim()} ${run.result.stderr.slice(-1000)}`);
@@ -273,7 +300,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ...(coldMedian.cpuMs !== undefined && { cpuMs: coldMedian.cpuMs }),
       ...(coldMedian.maxRssKb !== undefined && { peakRssMb: mb(coldMedian.maxRssKb) }),
       required: lsRequired,
-      floorMs: lsFloor,
+      ...driftFields(coldFloors, coldRates),
     };
     log(`minimal client, cold process, ls --digests: ${(coldWall / 1000).toFixed(2)} s`);
 
@@ -327,8 +354,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    const cleanSubject = async (name: string, extra: string[], floor: { ms: number | undefined; required: number }, count: boolean): Promise<void> => {
+    // The tags a clean keeps: what the drift check after a clean can HEAD.
+    const doomedSet = new Set(doomed);
+    const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
+    /** `floor.at(slowdown)`: the floor when the registry answers `slowdown` times slower than at the ceiling. */
+    const cleanSubject = async (name: string, extra: string[], floor: { at: (slowdown: number) => number | undefined; required: number }, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
+      const floors: number[] = [];
+      const rates: number[] = [];
       for (let i = 0; i < options.runs; i++) {
         await snapshot.restore();
         // Plain progress (CI set, no --json): its step lines give the step timings.
@@ -336,6 +369,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         check(result, name);
         await expectRemaining(doomed, name);
         runs.push(result);
+        const drift = await slowdownNow(keptPaths);
+        const at = floor.at(drift.slowdown);
+        if (at !== undefined) floors.push(at);
+        rates.push(drift.perSecond);
       }
       const wallMs = median(runs.map((r) => r.wallMs));
       const medianRun = runs.reduce((best, r) => (Math.abs(r.wallMs - wallMs) < Math.abs(best.wallMs - wallMs) ? r : best));
@@ -350,7 +387,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
         timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
         required: floor.required,
-        ...(floor.ms !== undefined && { floorMs: floor.ms }),
+        ...(floors.length > 0 ? driftFields(floors, rates) : { ceilingAfterRuns: rates.map((r) => Math.round(r)) }),
       };
       if (count) {
         await snapshot.restore();
@@ -364,9 +401,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       subjects[name] = measurement;
       log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
     };
-    await cleanSubject('rc clean --no-gc', ['--no-gc'], { ms: cleanStorageFloor, required: cleanStorageRequired }, options.full);
-    if (options.full) await cleanSubject('rc clean --no-gc, API only', ['--no-gc', '--config', apiOnlyConfig], { ms: cleanFloor, required: cleanRequired }, true);
-    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], { ms: gcFloor, required: cleanStorageRequired }, options.full);
+    await cleanSubject('rc clean --no-gc', ['--no-gc'], { at: (slowdown) => cleanStorageFloor * slowdown, required: cleanStorageRequired }, options.full);
+    if (options.full) await cleanSubject('rc clean --no-gc, API only', ['--no-gc', '--config', apiOnlyConfig], { at: (slowdown) => cleanFloor * slowdown, required: cleanRequired }, true);
+    // Garbage collection and the restart are timed, not rated: only the requests' part scales.
+    const gcFloorAt = (slowdown: number): number | undefined => (gcMs !== undefined && restartMs !== undefined ? cleanStorageFloor * slowdown + gcMs + restartMs : undefined);
+    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], { at: gcFloorAt, required: cleanStorageRequired }, options.full);
 
     // --- the default concurrency, by measurement ----------------------------------------------------
     const sweep: ConcurrencyPoint[] = [];
