@@ -84,7 +84,9 @@ const pluginEntry = z.union([
 /** A `registries` key: `host[:port]` as image references name the registry. */
 const registryHost = z.string().superRefine((key, context) => {
   try {
-    parseRegistryHost(key);
+    // Image references and --registry name hosts in lowercase: a key in capitals would never match.
+    const host = parseRegistryHost(key);
+    if (host !== key) context.addIssue({ code: 'custom', message: `write the registry host in lowercase, as image references name it: "${host}"` });
   } catch (error) {
     if (!(error instanceof ReferenceSyntaxError)) throw error;
     context.addIssue({ code: 'custom', message: `${error.message}; registries are keyed by host[:port] as image references name them` });

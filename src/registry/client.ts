@@ -399,9 +399,9 @@ export class RegistryClient {
     const detail = clean.message;
     const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
     const settings = `registries["${this.host}"]`;
-    // A TLS alert is the registry refusing our side of the handshake: with TLS 1.2 that is how a
-    // server that requires a client certificate says so. Asking again cannot change it.
-    if (url.protocol === 'https:' && /ALERT/i.test(code)) {
+    // A certificate alert is the registry refusing our side of the handshake: with TLS 1.2 that is
+    // how a server that requires a client certificate says so. Asking again cannot change it.
+    if (url.protocol === 'https:' && /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE)/i.test(code)) {
       return new RegistryError(`registry ${this.host} refused the TLS handshake: ${detail}`, {
         kind: 'tls',
         ...where,

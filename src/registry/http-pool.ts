@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface HttpPoolOptions {
@@ -12,10 +12,16 @@ export interface HttpPoolOptions {
 
 export interface HttpAnswer {
   status: number;
-  headers: IncomingHttpHeaders;
+  /**
+   * Every header as the list of its values, in order. Node joins a repeated header with ", "
+   * otherwise, and a 401 that offers Bearer and Basic challenges would read as one.
+   */
+  headers: Record<string, string[] | undefined>;
   /** The whole body (empty for HEAD). */
   body: Buffer;
 }
+
+const IDLE_TIMEOUT_MS = 10_000;
 
 /** Why a request got no answer: `code` as Node names it (ECONNREFUSED, …), or TIMEOUT. */
 export class TransportError extends Error {
@@ -40,7 +46,9 @@ export class HttpPool {
   private readonly https: HttpsAgent;
 
   constructor(private readonly options: HttpPoolOptions) {
-    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections };
+    // An idle connection is closed after 10 s: a proxy in front of the registry may close it first,
+    // and a request sent on it just then fails. (A request's own timeout replaces this one while it runs.)
+    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS };
     this.http = new HttpAgent(pool);
     this.https = new HttpsAgent({ ...pool, ...options.tls });
   }
@@ -68,7 +76,7 @@ export class HttpPool {
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headersDistinct, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
           response.on('error', fail);
         },
       );

@@ -150,6 +150,13 @@ const cases: BadConfig[] = [
     lineWith: 'http://',
   },
   {
+    name: 'a registries key in capitals (image references name hosts in lowercase, so it would never match)',
+    file: 'registry-clean.config.yaml',
+    text: (r) => yaml(...operatorYaml(r), 'registries:', `  ${q(`LOCALHOST:${r.port}`)}:`, '    insecure: true'),
+    names: ['registries', 'lowercase', `localhost:`],
+    lineWith: 'LOCALHOST',
+  },
+  {
     name: 'a top-level storage while the list names two registries',
     file: 'registry-clean.config.yaml',
     text: (r) => yaml(...operatorYaml(r)),

@@ -42,7 +42,7 @@ describe('HttpPool', () => {
       expect(get.status).toBe(200);
       expect(get.body.toString()).toBe('answer');
       const head = await pool.request(new URL('/v2/a/manifests/1', base), { method: 'HEAD' });
-      expect(head.headers['docker-content-digest']).toBe('sha256:abc');
+      expect(head.headers['docker-content-digest']).toEqual(['sha256:abc']);
       expect(head.body.length).toBe(0);
       await pool.request(new URL('/token', base), { method: 'POST', body: 'a=b' });
       await pool.request(new URL('/v2/a/blobs/uploads/', base), { method: 'POST' });
@@ -55,6 +55,23 @@ describe('HttpPool', () => {
       expect(sockets.size).toBe(1);
     } finally {
       pool.close();
+    }
+  });
+
+  it('keeps a repeated header as separate values (a 401 offering Bearer and Basic)', async () => {
+    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
+    handler = (_req, res) => {
+      res.setHeader('www-authenticate', ['Bearer realm="https://auth.example/token",service="registry"', 'Basic realm="Registry"']);
+      res.writeHead(401, { 'content-length': '0' });
+      res.end();
+    };
+    try {
+      const challenged = await pool.request(new URL('/v2/', base), { method: 'GET' });
+      expect(challenged.status).toBe(401);
+      expect(challenged.headers['www-authenticate']).toEqual(['Bearer realm="https://auth.example/token",service="registry"', 'Basic realm="Registry"']);
+    } finally {
+      pool.close();
+      handler = answer;
     }
   });
 
