@@ -39,10 +39,10 @@ function startupCpuFor(name: string, scenario: ScenarioResult): number | undefin
   return undefined;
 }
 
-/** Startup of the rc command a subject runs, to show the ratio without rc's fixed cost. */
 /** The subject the benchmark runs to show what a minimal client pays for starting cold. */
 export const COLD_MINIMAL_LS = 'minimal client, cold process: ls --digests (bench/cold-minimal-ls.mjs)';
 
+/** Startup of the rc command a subject runs, to show the ratio without rc's fixed cost. */
 function startupFor(name: string, scenario: ScenarioResult): number | undefined {
   if (name.startsWith('rc ls')) return scenario.startup.lsMs;
   if (name.startsWith('rc clean')) return scenario.startup.cleanMs;
