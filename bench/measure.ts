@@ -154,6 +154,13 @@ export async function runNodeScript(script: string, args: string[]): Promise<{ r
   }
 }
 
+/** The run whose wall time is nearest the median: the one whose details (CPU, memory, steps) are reported. */
+export function nearestMedian<T>(runs: readonly T[], wallOf: (run: T) => number): { run: T; wallMs: number } {
+  const wallMs = median(runs.map(wallOf));
+  const run = runs.reduce((best, r) => (Math.abs(wallOf(r) - wallMs) < Math.abs(wallOf(best) - wallMs) ? r : best));
+  return { run, wallMs };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

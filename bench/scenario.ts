@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { fillRegistry } from '../testkit/images.js';
 import { startRegistry, type RegistryServer } from '../testkit/registry-server.js';
 import { startCountingProxy, type RequestCounts } from './counting-proxy.js';
-import { median, repoRoot, runNodeScript, runProcess, runRc, stepTimes, type ProcessResult, type StepTime } from './measure.js';
+import { median, nearestMedian, repoRoot, runNodeScript, runProcess, runRc, stepTimes, type ProcessResult, type StepTime } from './measure.js';
 import { cycle, MinimalClient, MANIFEST_ACCEPT, type RateResult } from './minimal-client.js';
 import { removeScratch, scratchDir } from './scratch.js';
 import { COLD_MINIMAL_LS } from './report.js';
@@ -254,8 +254,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       if (listed.length !== R * T || listed.some((t) => !t.digest)) throw new Error(`rc ls listed ${listed.length} tags, expected ${R * T} with digests`);
       lsRuns.push(result);
     }
-    const lsWall = median(lsRuns.map((r) => r.wallMs));
-    const lsMedian = lsRuns.reduce((best, r) => (Math.abs(r.wallMs - lsWall) < Math.abs(best.wallMs - lsWall) ? r : best));
+    const { run: lsMedian, wallMs: lsWall } = nearestMedian(lsRuns, (r) => r.wallMs);
     const ls: Measurement = {
       requests: undefined,
       wallMs: lsWall,
@@ -291,8 +290,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       }
       coldRuns.push(run);
     }
-    const coldWall = median(coldRuns.map((r) => r.result.wallMs));
-    const coldMedian = coldRuns.reduce((best, r) => (Math.abs(r.result.wallMs - coldWall) < Math.abs(best.result.wallMs - coldWall) ? r : best));
+    const { run: coldMedian, wallMs: coldWall } = nearestMedian(coldRuns, (r) => r.result.wallMs);
     subjects[COLD_MINIMAL_LS] = {
       requests: lsRequired,
       wallMs: coldWall,
@@ -374,8 +372,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         if (at !== undefined) floors.push(at);
         rates.push(drift.perSecond);
       }
-      const wallMs = median(runs.map((r) => r.wallMs));
-      const medianRun = runs.reduce((best, r) => (Math.abs(r.wallMs - wallMs) < Math.abs(best.wallMs - wallMs) ? r : best));
+      const { run: medianRun, wallMs } = nearestMedian(runs, (r) => r.wallMs);
       const measurement: Measurement = {
         requests: undefined,
         wallMs,

@@ -45,8 +45,6 @@ export interface RegistryClientOptions {
   retry?: RetryPolicy;
 }
 
-type Response = HttpAnswer;
-
 const zeroDigest = `sha256:${'0'.repeat(64)}`;
 
 /**
@@ -309,11 +307,11 @@ export class RegistryClient {
 
   // --- transport -----------------------------------------------------------------------------
 
-  private async send(method: string, path: string, options: SendOptions): Promise<Response> {
+  private async send(method: string, path: string, options: SendOptions): Promise<HttpAnswer> {
     return this.sendUrl(method, new URL(path, this.baseUrl), options);
   }
 
-  private async sendUrl(method: string, url: URL, options: SendOptions): Promise<Response> {
+  private async sendUrl(method: string, url: URL, options: SendOptions): Promise<HttpAnswer> {
     const response = await this.raw(method, url, options);
     const path = `${url.pathname}${url.search}`;
     if (options.absent?.includes(response.status)) {
@@ -325,7 +323,7 @@ export class RegistryClient {
     return response;
   }
 
-  private expectStatus(method: string, path: string, response: Response, ok: number[]): void {
+  private expectStatus(method: string, path: string, response: HttpAnswer, ok: number[]): void {
     if (ok.includes(response.status)) return;
     const code = registryErrorCode(response.body.toString('utf8'));
     // A 401 whose challenge says insufficient_scope: the credentials are fine, the rights are not.
@@ -342,7 +340,7 @@ export class RegistryClient {
   }
 
   /** One request with auth: on a 401 the challenge is answered once and the request retried. */
-  private async raw(method: string, url: URL, options: Partial<SendOptions>): Promise<Response> {
+  private async raw(method: string, url: URL, options: Partial<SendOptions>): Promise<HttpAnswer> {
     const scope = options.scope ?? '';
     let authorization = this.auth.headerFor(scope);
     let response = await this.once(method, url, options, authorization);
@@ -360,7 +358,7 @@ export class RegistryClient {
    * One exchange, sent again on a connection error, 429 or 5xx when that is safe: GET and HEAD
    * always; anything else only when the connection was refused (so nothing was sent).
    */
-  private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+  private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     for (let attempt = 1; ; attempt++) {
       const last = attempt > this.retry.retries;
       try {
@@ -377,11 +375,11 @@ export class RegistryClient {
     }
   }
 
-  private async exchange(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+  private async exchange(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     return this.slots.run(() => this.exchangeNow(method, url, options, authorization));
   }
 
-  private async exchangeNow(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<Response> {
+  private async exchangeNow(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     this.requests++;
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;
@@ -454,7 +452,7 @@ interface SendOptions {
   body?: Buffer;
 }
 
-function header(response: Response, name: string): string | undefined {
+function header(response: HttpAnswer, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

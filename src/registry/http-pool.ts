@@ -56,9 +56,9 @@ export class HttpPool {
   /** Sends one request and reads the whole answer. Throws TransportError when none comes. */
   request(url: URL, init: { method: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<HttpAnswer> {
     const secure = url.protocol === 'https:';
-    const headers: Record<string, string | number> = { ...init.headers };
     // A length, not chunked encoding: some proxies in front of registries refuse chunked bodies.
-    if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+    // (Bodyless requests, nearly all of them, send the caller's headers as they are.)
+    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
     return new Promise<HttpAnswer>((resolve, reject) => {
       const fail = (error: Error & { code?: string }): void => reject(new TransportError(error.code ?? 'ERROR', error.message));
       const request = (secure ? httpsRequest : httpRequest)(

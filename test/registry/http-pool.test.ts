@@ -33,11 +33,22 @@ describe('HttpPool', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+  /** Runs `test` with a new pool and, if given, another server handler; closes and restores both after. */
+  async function withPool(options: { connections: number; timeoutMs: number; handler?: typeof answer }, test: (pool: HttpPool) => Promise<void>): Promise<void> {
+    const pool = new HttpPool(options);
+    if (options.handler) handler = options.handler;
+    try {
+      await test(pool);
+    } finally {
+      pool.close();
+      handler = answer;
+    }
+  }
+
   it('sends the path with its query, bodies with a length, and keeps one connection across GET, HEAD and POST', async () => {
-    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
     sockets.clear();
     seen.length = 0;
-    try {
+    await withPool({ connections: 1, timeoutMs: 5_000 }, async (pool) => {
       const get = await pool.request(new URL('/v2/_catalog?n=2#ignored', base), { method: 'GET' });
       expect(get.status).toBe(200);
       expect(get.body.toString()).toBe('answer');
@@ -53,54 +64,46 @@ describe('HttpPool', () => {
         { method: 'POST', url: '/v2/a/blobs/uploads/', body: '', length: '0', chunked: false },
       ]);
       expect(sockets.size).toBe(1);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   it('keeps a repeated header as separate values (a 401 offering Bearer and Basic)', async () => {
-    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
-    handler = (_req, res) => {
-      res.setHeader('www-authenticate', ['Bearer realm="https://auth.example/token",service="registry"', 'Basic realm="Registry"']);
+    const challenges = ['Bearer realm="https://auth.example/token",service="registry"', 'Basic realm="Registry"'];
+    const challenge = (_req: IncomingMessage, res: ServerResponse): void => {
+      res.setHeader('www-authenticate', challenges);
       res.writeHead(401, { 'content-length': '0' });
       res.end();
     };
-    try {
+    await withPool({ connections: 1, timeoutMs: 5_000, handler: challenge }, async (pool) => {
       const challenged = await pool.request(new URL('/v2/', base), { method: 'GET' });
       expect(challenged.status).toBe(401);
-      expect(challenged.headers['www-authenticate']).toEqual(['Bearer realm="https://auth.example/token",service="registry"', 'Basic realm="Registry"']);
-    } finally {
-      pool.close();
-      handler = answer;
-    }
+      expect(challenged.headers['www-authenticate']).toEqual(challenges);
+    });
   });
 
   it('opens at most `connections` connections to an origin however many requests are in flight', async () => {
-    const pool = new HttpPool({ connections: 3, timeoutMs: 5_000 });
     sockets.clear();
-    try {
+    await withPool({ connections: 3, timeoutMs: 5_000 }, async (pool) => {
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.request(new URL(`/v2/r/manifests/${i}`, base), { method: 'HEAD' })));
       expect(answers.every((answer) => answer.status === 200)).toBe(true);
       expect(sockets.size).toBe(3);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   it('fails a request whose answer stops coming with a TIMEOUT naming the limit', async () => {
-    const pool = new HttpPool({ connections: 1, timeoutMs: 300 });
-    handler = (_req, res) => {
+    const stall = (_req: IncomingMessage, res: ServerResponse): void => {
       res.writeHead(200, { 'content-length': '10' });
       res.write('half'); // and nothing more
     };
     try {
-      const error = await pool.request(new URL('/v2/slow/tags/list', base), { method: 'GET' }).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(TransportError);
-      expect(error).toMatchObject({ code: 'TIMEOUT', message: 'no answer within 0.3 s' });
+      await withPool({ connections: 1, timeoutMs: 300, handler: stall }, async (pool) => {
+        const error = await pool.request(new URL('/v2/slow/tags/list', base), { method: 'GET' }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(TransportError);
+        expect(error).toMatchObject({ code: 'TIMEOUT', message: 'no answer within 0.3 s' });
+      });
     } finally {
-      pool.close();
+      // The server still holds the half-answered connection.
       for (const socket of sockets) socket.destroy();
-      handler = answer;
     }
   });
 
