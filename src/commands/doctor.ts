@@ -6,9 +6,7 @@ import { displayPath } from '../config/load-config.js';
 import { checkRegistry, type Check } from '../doctor/run-doctor.js';
 import { ExitCode, exitCodeHelp } from '../errors/exit-codes.js';
 import { buildTargets } from '../pipeline/build-targets.js';
-import { corePlugin } from '../plugins/core-plugin.js';
-import { loadPlugins } from '../plugins/load-plugins.js';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { loadPluginRegistry } from '../plugins/load-plugins.js';
 
 export interface DoctorResult {
   ok: boolean;
@@ -34,7 +32,7 @@ ${exitCodeHelp.replace('nothing failed (images that were already absent are fine
     const { flags } = await this.parse(Doctor);
     const loaded = await this.loadUserConfig(flags.config);
     const hosts = await registriesInvolved(flags, loaded);
-    const plugins = new PluginRegistry([corePlugin(), ...(await loadPlugins(loaded.config.plugins, loaded.filepath))]);
+    const plugins = await loadPluginRegistry(loaded.config.plugins, loaded.filepath);
     const warnings: string[] = [];
     const targets = await buildTargets(hosts, loaded.config, plugins, {
       concurrency: loaded.config.concurrency,

@@ -1,8 +1,6 @@
 import { BaseCommand } from '../cli/base-command.js';
 import { exitCodeHelp } from '../errors/exit-codes.js';
-import { corePlugin } from '../plugins/core-plugin.js';
-import { loadPlugins } from '../plugins/load-plugins.js';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { loadPluginRegistry } from '../plugins/load-plugins.js';
 
 export interface PluginsResult {
   steps: Array<{ id: string; title: string; plugin: string; placed?: string; always?: boolean }>;
@@ -21,7 +19,7 @@ ${exitCodeHelp}`;
   async run(): Promise<PluginsResult> {
     const { flags } = await this.parse(Plugins);
     const { config, filepath } = await this.loadUserConfig(flags.config);
-    const registry = new PluginRegistry([corePlugin(), ...(await loadPlugins(config.plugins, filepath))]);
+    const registry = await loadPluginRegistry(config.plugins, filepath);
     const result: PluginsResult = {
       steps: registry.steps.map(({ step, plugin }) => ({
         id: step.id,

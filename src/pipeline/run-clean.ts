@@ -2,9 +2,8 @@ import path from 'node:path';
 import type { RendererChoice } from '../cli/renderer.js';
 import { displayPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { corePlugin, corePluginName } from '../plugins/core-plugin.js';
-import { loadPlugins } from '../plugins/load-plugins.js';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { corePluginName } from '../plugins/core-plugin.js';
+import { loadPluginRegistry } from '../plugins/load-plugins.js';
 import { buildCleanReport, type CleanReport } from '../report/clean-report.js';
 import type { CleanContext, CleanOptions } from './context.js';
 import { runPipeline } from './run-pipeline.js';
@@ -23,7 +22,7 @@ export interface CleanRequest {
  * stopped the run — so the user sees what was and was not done either way.
  */
 export async function runClean(request: CleanRequest): Promise<{ report: CleanReport; error?: unknown }> {
-  const plugins = new PluginRegistry([corePlugin(), ...(await loadPlugins(request.config.plugins, request.configFile))]);
+  const plugins = await loadPluginRegistry(request.config.plugins, request.configFile);
   const ctx: CleanContext = {
     veto: (image, reason) => vetoImage(ctx, image, reason),
     report: () => buildCleanReport(ctx),

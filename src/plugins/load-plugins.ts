@@ -1,7 +1,18 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
+import { PluginRegistry } from './plugin-registry.js';
 import type { Plugin } from './types.js';
+
+/**
+ * The built-in plugin, then the config's plugins, as every command that runs or shows the
+ * pipeline registers them. The built-in one loads here, not at start-up: its backends'
+ * option schemas bring zod (70 ms to load), which `rc ls` without a config never needs.
+ */
+export async function loadPluginRegistry(entries: Config['plugins'], configFile: string | undefined): Promise<PluginRegistry> {
+  const { corePlugin } = await import('./core-plugin.js');
+  return new PluginRegistry([corePlugin(), ...(await loadPlugins(entries, configFile))]);
+}
 
 /**
  * The config's `plugins`: plugin objects as they are; a module specifier (a path relative to
