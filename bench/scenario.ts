@@ -407,9 +407,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // --- the default concurrency, by measurement ----------------------------------------------------
     const sweep: ConcurrencyPoint[] = [];
     for (const c of options.full ? options.concurrencySweep : []) {
+      // The listing sees every tag, not what the previous clean left (the sweep once listed half).
+      await snapshot.restore();
       const ls = await runRc(['ls', '--digests', '--json', '--registry', registry.host, '--concurrency', String(c)], { cwd: workdir });
       check(ls, `rc ls --concurrency ${c}`);
-      await snapshot.restore();
       const clean = await runRc(['clean', '--no-gc', '--concurrency', String(c), '--file', directList], { cwd: workdir, timeoutMs: 30 * 60_000 });
       check(clean, `rc clean --concurrency ${c}`);
       await expectRemaining(doomed, `rc clean --concurrency ${c}`);
