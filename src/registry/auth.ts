@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { causeWithoutSecrets } from './cause-without-secrets.js';
 import type { RegistryCredentials } from './endpoint.js';
 import { RegistryError } from './errors.js';
 import type { HttpAnswer, HttpPool } from './http-pool.js';
+import { isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 interface Challenge {
   scheme: string;
@@ -41,6 +44,8 @@ export class Authenticator {
   constructor(
     private readonly credentials: RegistryCredentials | undefined,
     private readonly pool: HttpPool,
+    /** Token fetches change nothing, so a failing token server is asked again like a failing GET. */
+    private readonly retry: RetryPolicy,
     /** The registry these credentials are for, named in errors. */
     private readonly registry?: string,
   ) {
@@ -118,29 +123,60 @@ export class Authenticator {
       for (const one of scopes) realm.searchParams.append('scope', one);
       if (this.basic) headers.authorization = `Basic ${this.basic}`;
     }
-    let response: HttpAnswer;
-    try {
-      response = await this.pool.request(realm, { method: identityToken ? 'POST' : 'GET', headers, ...(form !== undefined && { body: form }) });
-    } catch (cause) {
-      throw new RegistryError('token server unreachable', { kind: 'unreachable', method: identityToken ? 'POST' : 'GET', url: safeUrl, cause: new Error(String((cause as Error).message ?? cause)) });
-    }
-    const text = response.body.toString('utf8');
-    if (response.status !== 200) {
+    const method = identityToken ? 'POST' : 'GET';
+    const response = await this.askTokenServer(realm, { method, headers, ...(form !== undefined && { body: form }) }, safeUrl);
+    const where = { method, url: safeUrl, status: response.status };
+    if (response.status === 401 || response.status === 403) {
       throw new RegistryError(`token server refused the credentials${this.registry ? ` for registry ${this.registry}` : ''}`, {
         kind: response.status === 401 ? 'unauthorized' : 'forbidden',
-        method: identityToken ? 'POST' : 'GET',
-        url: safeUrl,
-        status: response.status,
+        ...where,
         hint: 'check the username and password configured for this registry',
       });
     }
-    const body = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+    if (response.status !== 200) {
+      const failing = isRetryableStatus(response.status);
+      throw new RegistryError(failing ? `token server failed on all ${this.retry.retries + 1} attempts` : 'token server gave an unexpected answer', {
+        kind: failing ? 'server' : 'protocol',
+        ...where,
+        hint: failing ? 'see the token server\'s log; retry once it is healthy' : `check that ${safeUrl}, the realm the registry names, is its token server`,
+      });
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = JSON.parse(response.body.toString('utf8')) as typeof body;
+    } catch {
+      throw new RegistryError('token server answered with something that is not JSON', { ...where, kind: 'protocol', hint: `check that ${safeUrl}, the realm the registry names, is its token server` });
+    }
     const value = body.token ?? body.access_token;
     if (!value) {
-      throw new RegistryError('token server answered without a token', { kind: 'protocol', method: identityToken ? 'POST' : 'GET', url: safeUrl });
+      throw new RegistryError('token server answered without a token', { ...where, kind: 'protocol' });
     }
     // Refresh 10 s early so a token does not expire between check and use.
     const lifetime = Math.max((body.expires_in ?? 60) - 10, 5) * 1000;
     return { value, expiresAt: Date.now() + lifetime };
+  }
+
+  /** One token request, asked again (as the registry's own GETs are) on 429, 5xx or no answer. */
+  private async askTokenServer(url: URL, init: { method: string; headers: Record<string, string>; body?: string }, safeUrl: string): Promise<HttpAnswer> {
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt > this.retry.retries;
+      try {
+        const response = await this.pool.request(url, init);
+        if (last || !isRetryableStatus(response.status)) return response;
+        await sleep(retryDelayMs(this.retry, attempt, response.headers['retry-after']?.[0]));
+      } catch (cause) {
+        if (last) {
+          const reason = causeWithoutSecrets(cause);
+          throw new RegistryError(`token server unreachable: ${reason.message}`, {
+            kind: 'unreachable',
+            method: init.method,
+            url: safeUrl,
+            cause: reason,
+            hint: `check that the token server at ${safeUrl}, the realm the registry names, runs and is reachable from here`,
+          });
+        }
+        await sleep(retryDelayMs(this.retry, attempt));
+      }
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Authenticator } from './auth.js';
+import { causeWithoutSecrets } from './cause-without-secrets.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { type HttpAnswer, HttpPool } from './http-pool.js';
@@ -71,7 +72,7 @@ export class RegistryClient {
     this.retry = options.retry ?? defaultRetryPolicy;
     this.slots = new Limiter(options.connections);
     this.pool = new HttpPool({ connections: options.connections, timeoutMs: this.timeoutMs, ...(options.tls && { tls: options.tls }) });
-    this.auth = new Authenticator(endpoint.credentials, this.pool, endpoint.host);
+    this.auth = new Authenticator(endpoint.credentials, this.pool, this.retry, endpoint.host);
   }
 
   /** Closes the pool's connections; call it once no request is in flight. */
@@ -493,17 +494,4 @@ function hintFor(kind: string): string | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * Transport errors can embed an address; keep only code and message, with any userinfo removed,
- * and of an OpenSSL error only its reason (`sslv3 alert bad certificate`), not its source line.
- */
-function causeWithoutSecrets(cause: unknown): Error {
-  const error = cause as { code?: string; message?: string };
-  const message = String(error.message ?? cause)
-    .replace(/\/\/[^/@\s]*@/g, '//')
-    .replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[\s\S]*$/, '$1');
-  const clean = new Error(error.code ? `${error.code}: ${message}` : message);
-  return clean;
 }
