@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import { defaultConfig } from './default-config.js';
 import type { ConfigEnv } from './define-config.js';
@@ -112,7 +112,7 @@ export function listPath(flag: string | undefined, loaded: LoadedConfig): string
 export const defaultListFile = 'registry-images-clean.txt';
 
 /** Turns zod issues into `file:line: key.path: what is wrong` problems. */
-export function configProblems(error: z.ZodError, file: string, text: string): InputProblem[] {
+export function configProblems(error: z.core.$ZodError, file: string, text: string): InputProblem[] {
   return error.issues.flatMap(keyIssues).map(({ path: keys, message }) => {
     const line = locateKey(text, keys);
     const described = `${keys.length > 0 ? keys.join('.') : '(top level)'}: ${message}`;

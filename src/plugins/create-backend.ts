@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { keyIssues, type KeyIssue } from '../config/issue-message.js';
 import { configProblem } from '../config/locate-key.js';
 import type { StorageSettings } from '../config/schema.js';

@@ -1,24 +1,25 @@
-import { z } from 'zod';
 import { ContainerCli } from '../../container/container-cli.js';
 import { containerRuntime } from '../../container/container-runtime.js';
 import { discoverRegistry, type RegistryLayout } from '../../container/discover-registry.js';
 import { execStorage } from '../exec-storage.js';
 import { inspectContainer } from '../../container/inspect-container.js';
 import { defineBackend } from '../../plugins/define.js';
+import * as z from 'zod/mini';
+import '../../config/zod-locale.js';
 
 const options = z.strictObject({
   /** The registry's container, by name or id (the seed's `--name registry`). */
-  container: z.string().min(1),
+  container: z.string().check(z.minLength(1)),
   /** The container runtime's CLI: the same verbs for all three. */
-  runtime: z.enum(['docker', 'podman', 'nerdctl']).default('docker'),
+  runtime: z._default(z.enum(['docker', 'podman', 'nerdctl']), 'docker'),
   /** A runtime context (`--context`); DOCKER_HOST and the current context apply as usual. */
-  context: z.string().min(1).optional(),
+  context: z.optional(z.string().check(z.minLength(1))),
   /** The storage root inside the container; default: discovered from its environment and config. */
-  root: z.string().startsWith('/').optional(),
+  root: z.optional(z.string().check(z.startsWith('/'))),
   /** The registry executable inside the container; default: discovered (`/bin/registry` in the official image). */
-  binary: z.string().min(1).optional(),
+  binary: z.optional(z.string().check(z.minLength(1))),
   /** The registry config inside the container; default: discovered (2.x `/etc/docker/registry/config.yml`, 3.x `/etc/distribution/config.yml`). */
-  configPath: z.string().startsWith('/').optional(),
+  configPath: z.optional(z.string().check(z.startsWith('/'))),
 });
 
 /**

@@ -2,19 +2,20 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { z } from 'zod';
 import { RunError } from '../../errors/run-error.js';
 import { toArgv } from '../../process/run-command.js';
 import { defineBackend } from '../../plugins/define.js';
 import { localCommandsRuntime } from '../../runtime/local-commands.js';
 import type { StorageBackend, StorageEntry } from '../storage-backend.js';
+import * as z from 'zod/mini';
+import '../../config/zod-locale.js';
 
 /** The official `registry:2` image's binary and config path; 3.x keeps its config in /etc/distribution/config.yml. */
 export const defaultGcCommand = 'registry garbage-collect /etc/docker/registry/config.yml';
 
 const options = z.strictObject({
   /** The registry's storage root on this machine: its filesystem `rootdirectory` (`/var/lib/registry` in the container, often bind-mounted from `/data/registry`). */
-  root: z.string().min(1),
+  root: z.string().check(z.minLength(1)),
 });
 
 /** Storage in a directory on this machine; GC and restart run configured local commands. */
