@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
 import type * as z from 'zod/mini';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import { defaultConfig } from './default-config.js';
 import type { ConfigEnv } from './define-config.js';
 import { keyIssues } from './issue-message.js';
 import { locateKey } from './locate-key.js';
+import { mayHaveConfig } from './may-have-config.js';
 import type { Config } from './schema.js';
 
 export const moduleName = 'registry-clean';
@@ -39,39 +39,27 @@ export interface LoadedConfig {
 }
 
 /**
- * TypeScript configs load through jiti: it needs no `typescript` package (cosmiconfig's own
- * `.ts` loader does, and fails with typescript 7) and follows relative imports.
- */
-const loadWithJiti: Loader = async (filepath) => {
-  // Loaded only when a TypeScript config is: it is heavy, and most runs never need it.
-  const { createJiti } = await import('jiti');
-  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
-  return jiti.import(filepath, { default: true });
-};
-
-/**
  * Finds and validates the config: `--config PATH` if given, else the nearest config file from
  * the current directory up to the project root. Any problem is an InputError (exit 2) naming the
  * file, the key and, where it can be found, the line.
  */
 export async function loadConfig(options: { explicitPath?: string; cwd?: string; env: ConfigEnv }): Promise<LoadedConfig> {
-  const explorer = cosmiconfig(moduleName, {
-    searchPlaces,
-    searchStrategy: 'project',
-    loaders: { '.ts': loadWithJiti, '.mts': loadWithJiti },
-  });
+  const from = options.cwd ?? process.cwd();
+  if (!options.explicitPath && !mayHaveConfig(from, moduleName, searchPlaces)) return { config: defaultConfig(), filepath: undefined };
+  const { configExplorer } = await import('./config-explorer.js');
+  const explorer = configExplorer(moduleName, searchPlaces);
   let result: { config: unknown; filepath: string } | null;
   const shown = options.explicitPath ?? 'config';
   try {
     result = options.explicitPath
-      ? await explorer.load(path.resolve(options.cwd ?? process.cwd(), options.explicitPath))
-      : await explorer.search(options.cwd ?? process.cwd());
+      ? await explorer.load(path.resolve(from, options.explicitPath))
+      : await explorer.search(from);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new InputError(`config file ${shown} not found`, [], 'pass an existing file to --config, or leave it out to search for one');
     }
-    const file = displayPath(path.resolve(options.cwd ?? process.cwd(), (error as { filepath?: string }).filepath ?? options.explicitPath ?? 'config'));
+    const file = displayPath(path.resolve(from, (error as { filepath?: string }).filepath ?? options.explicitPath ?? 'config'));
     const line = /\((\d+):\d+\)|line (\d+)/.exec(String((error as Error).message ?? ''));
     const lineNumber = line ? Number(line[1] ?? line[2]) : undefined;
     throw new InputError(

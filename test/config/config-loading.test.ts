@@ -6,6 +6,7 @@ import { startRegistry, type RegistryServer } from '../../testkit/registry-serve
 import { pushSeedImages } from '../../testkit/seed-images.js';
 import type { CliResult } from '../support/run-cli.js';
 import { expectUntouched, registryState, type RegistryState } from '../input/registry-state.js';
+import { searchPlaces } from '../../src/config/load-config.js';
 import { createConfigWorkspace, type ConfigWorkspace } from './config-workspace.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 
@@ -109,6 +110,23 @@ describe('where rc finds its config and what overrides it', () => {
     writeList('lists/from-rc-yaml.txt', 'from-rc-yaml');
     writeList('registry-images-clean.txt', 'from-default-list');
     expect(markersIn(await dryRun())).toEqual(['from-rc-yaml']);
+  });
+
+  // rc looks for these names itself before it loads its config loader: each must still be found.
+  it.each(searchPlaces.filter((place) => place !== 'package.json'))('a config named %s, in the directory above, is used', async (place) => {
+    workspace = createConfigWorkspace();
+    const marker = `from-${place.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+    const config = { file: `lists/${marker}.txt` };
+    const ext = path.extname(place);
+    const text =
+      ext === '.json' ? JSON.stringify(config)
+      : ext === '.js' || ext === '.cjs' ? `module.exports = ${JSON.stringify(config)};\n`
+      : ext === '.mjs' || ext === '.ts' || ext === '.mts' ? `export default ${JSON.stringify(config)};\n`
+      : `file: ${config.file}\n`;
+    workspace.write(place, text);
+    writeList(`lists/${marker}.txt`, marker);
+    writeList('deploy/registry-images-clean.txt', 'from-default-list');
+    expect(markersIn(await dryRun([], { cwd: 'deploy' }))).toEqual([marker]);
   });
 
   it('a "registry-clean" key in package.json is used', async () => {
