@@ -28,6 +28,9 @@ await build({
   external: ['typescript', 'jiti'],
   // Bundled CommonJS (oclif, yaml) calls require() for Node's built-ins and its own package.json.
   banner: { js: "import { createRequire as __rcCreateRequire } from 'node:module'; const require = __rcCreateRequire(import.meta.url);" },
+  // oclif checks the Node version against its own package.json, which a bundle cannot find: the
+  // check loads semver (8 ms of every start) and then fails silently. npm checks `engines`.
+  define: { 'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"' },
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
