@@ -9,14 +9,16 @@
 #   ./scripts/install-deps.sh
 set -euo pipefail
 
-# package name → the command it provides
+# package name → the command it provides. python3: the test kit's silent port, a listening
+# socket that never accepts (Node accepts every connection it is offered).
 declare -A command_of=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo
+  [python3]=python3
 )
 
 missing=()
-for package in docker-registry skopeo; do
+for package in docker-registry skopeo python3; do
   if command -v "${command_of[$package]}" >/dev/null 2>&1; then
     echo "install-deps: ${package} is installed ($(command -v "${command_of[$package]}"))"
   else

@@ -367,7 +367,8 @@ export class RegistryClient {
         if (last || !isIdempotent(method) || !isRetryableStatus(response.status)) return response;
         await sleep(retryDelayMs(this.retry, attempt, header(response, 'retry-after')));
       } catch (error) {
-        const refused = /ECONNREFUSED/.test(String((error as RegistryError).cause instanceof Error ? ((error as RegistryError).cause as Error).message : ''));
+        // Refused, or never connected: the request was not sent, so even a DELETE may be sent again.
+        const refused = /ECONNREFUSED|CONNECT_TIMEOUT/.test(String((error as RegistryError).cause instanceof Error ? ((error as RegistryError).cause as Error).message : ''));
         // A certificate problem does not go away by asking again.
         const certificate = error instanceof RegistryError && error.kind === 'tls';
         if (last || certificate || !(error instanceof RegistryError) || !(isIdempotent(method) || refused)) throw error;
@@ -412,6 +413,13 @@ export class RegistryClient {
         kind: 'tls',
         ...where,
         hint: `set ${settings}.ca to the PEM file of the CA that signed it (or, at your own risk, ${settings}.insecure: true)`,
+      });
+    }
+    if (code === 'CONNECT_TIMEOUT') {
+      return new RegistryError(`cannot reach registry ${this.host}: ${detail}`, {
+        kind: 'unreachable',
+        ...where,
+        hint: `check that the registry runs, that ${this.baseUrl.origin} is its address (${settings}.url), and that no firewall drops the connection`,
       });
     }
     if (/timeout/i.test(`${code} ${detail}`)) {

@@ -22,6 +22,11 @@ export interface HttpAnswer {
 }
 
 const IDLE_TIMEOUT_MS = 10_000;
+/**
+ * Connecting takes a round trip; a host that drops the attempt (down, or behind a firewall)
+ * never answers at all. This fails it sooner than the request timeout (30 s by default).
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Why a request got no answer: `code` as Node names it (ECONNREFUSED, …), or TIMEOUT. */
 export class TransportError extends Error {
@@ -80,7 +85,15 @@ export class HttpPool {
           response.on('error', fail);
         },
       );
-      request.on('timeout', () => request.destroy(new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
+      const connectMs = Math.min(CONNECT_TIMEOUT_MS, this.options.timeoutMs);
+      const notConnected = () => new TransportError('CONNECT_TIMEOUT', `could not connect within ${connectMs / 1000} s`);
+      request.on('timeout', () => request.destroy(request.socket?.connecting ? notConnected() : new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
+      request.on('socket', (socket) => {
+        if (!socket.connecting || connectMs >= this.options.timeoutMs) return;
+        const timer = setTimeout(() => request.destroy(notConnected()), connectMs);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
       request.on('error', fail);
       request.end(init.body);
     });
