@@ -1,7 +1,8 @@
+import * as z from 'zod/mini';
 import type { Plugin } from '../plugins/types.js';
 import { defaultConcurrency } from './default-config.js';
 import { parseRegistryHost, ReferenceSyntaxError } from '../list/image-reference.js';
-import * as z from 'zod/mini';
+// zod/mini rather than zod, for start-up: see zod-locale.ts, which gives it zod's English messages.
 import './zod-locale.js';
 
 const nonEmptyString = () => z.string().check(z.minLength(1));
@@ -89,14 +90,14 @@ const pluginEntry = z.union([
 /** A `registries` key: `host[:port]` as image references name the registry. */
 const registryHost = z.string().check(
   z.superRefine((key: string, context) => {
-  try {
-    // Image references and --registry name hosts in lowercase: a key in capitals would never match.
-    const host = parseRegistryHost(key);
-    if (host !== key) context.addIssue({ code: 'custom', message: `write the registry host in lowercase, as image references name it: "${host}"` });
-  } catch (error) {
-    if (!(error instanceof ReferenceSyntaxError)) throw error;
-    context.addIssue({ code: 'custom', message: `${error.message}; registries are keyed by host[:port] as image references name them` });
-  }
+    try {
+      // Image references and --registry name hosts in lowercase: a key in capitals would never match.
+      const host = parseRegistryHost(key);
+      if (host !== key) context.addIssue({ code: 'custom', message: `write the registry host in lowercase, as image references name it: "${host}"` });
+    } catch (error) {
+      if (!(error instanceof ReferenceSyntaxError)) throw error;
+      context.addIssue({ code: 'custom', message: `${error.message}; registries are keyed by host[:port] as image references name them` });
+    }
   }),
 );
 

@@ -28,7 +28,7 @@ const IDLE_TIMEOUT_MS = 10_000;
  */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Why a request got no answer: `code` as Node names it (ECONNREFUSED, …), or TIMEOUT. */
+/** Why a request got no answer: `code` as Node names it (ECONNREFUSED, …), TIMEOUT or CONNECT_TIMEOUT. */
 export class TransportError extends Error {
   constructor(
     readonly code: string,
@@ -49,6 +49,7 @@ export class TransportError extends Error {
 export class HttpPool {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
+  private readonly connectMs: number;
 
   constructor(private readonly options: HttpPoolOptions) {
     // An idle connection is closed after 10 s: a proxy in front of the registry may close it first,
@@ -56,6 +57,7 @@ export class HttpPool {
     const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS };
     this.http = new HttpAgent(pool);
     this.https = new HttpsAgent({ ...pool, ...options.tls });
+    this.connectMs = Math.min(CONNECT_TIMEOUT_MS, options.timeoutMs);
   }
 
   /** Sends one request and reads the whole answer. Throws TransportError when none comes. */
@@ -85,18 +87,21 @@ export class HttpPool {
           response.on('error', fail);
         },
       );
-      const connectMs = Math.min(CONNECT_TIMEOUT_MS, this.options.timeoutMs);
-      const notConnected = () => new TransportError('CONNECT_TIMEOUT', `could not connect within ${connectMs / 1000} s`);
-      request.on('timeout', () => request.destroy(request.socket?.connecting ? notConnected() : new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
+      request.on('timeout', () => request.destroy(request.socket?.connecting ? this.notConnected() : new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
       request.on('socket', (socket) => {
-        if (!socket.connecting || connectMs >= this.options.timeoutMs) return;
-        const timer = setTimeout(() => request.destroy(notConnected()), connectMs);
+        // A new connection only (a kept-alive one is connected), and only when the request's own timeout is later.
+        if (!socket.connecting || this.connectMs >= this.options.timeoutMs) return;
+        const timer = setTimeout(() => request.destroy(this.notConnected()), this.connectMs);
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
       request.on('error', fail);
       request.end(init.body);
     });
+  }
+
+  private notConnected(): TransportError {
+    return new TransportError('CONNECT_TIMEOUT', `could not connect within ${this.connectMs / 1000} s`);
   }
 
   /** Closes every connection. */

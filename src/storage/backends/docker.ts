@@ -1,10 +1,10 @@
+import * as z from 'zod/mini';
 import { ContainerCli } from '../../container/container-cli.js';
 import { containerRuntime } from '../../container/container-runtime.js';
 import { discoverRegistry, type RegistryLayout } from '../../container/discover-registry.js';
 import { execStorage } from '../exec-storage.js';
 import { inspectContainer } from '../../container/inspect-container.js';
 import { defineBackend } from '../../plugins/define.js';
-import * as z from 'zod/mini';
 import '../../config/zod-locale.js';
 
 const options = z.strictObject({

@@ -2,12 +2,12 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import * as z from 'zod/mini';
 import { RunError } from '../../errors/run-error.js';
 import { toArgv } from '../../process/run-command.js';
 import { defineBackend } from '../../plugins/define.js';
 import { localCommandsRuntime } from '../../runtime/local-commands.js';
 import type { StorageBackend, StorageEntry } from '../storage-backend.js';
-import * as z from 'zod/mini';
 import '../../config/zod-locale.js';
 
 /** The official `registry:2` image's binary and config path; 3.x keeps its config in /etc/distribution/config.yml. */
