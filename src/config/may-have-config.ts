@@ -3,9 +3,11 @@ import path from 'node:path';
 
 /**
  * Whether cosmiconfig's search (strategy `project`) could find a config from `from`: the same
- * places, checked for existence only. A run without a config then never loads cosmiconfig and
- * its YAML and JSON parsers, about 20 ms of every start. When unsure it says yes, and the
- * search proper decides.
+ * places, checked for existence only, as cosmiconfig 9.0 searches them (its meta config in the
+ * working directory, then each directory up to the first one holding a package file); the
+ * config tests cover every place. A run without a config then never loads cosmiconfig and its
+ * YAML and JSON parsers, about 20 ms of every start. When unsure it says yes, and the search
+ * proper decides.
  */
 export function mayHaveConfig(from: string, moduleName: string, searchPlaces: readonly string[]): boolean {
   if (hasMetaConfig(process.cwd())) return true;

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
 import type { Plugin } from '../plugins/types.js';
 import { defaultConcurrency } from './default-config.js';
+import { nonEmptyString } from './non-empty-string.js';
 import { parseRegistryHost, ReferenceSyntaxError } from '../list/image-reference.js';
 // zod/mini rather than zod, for start-up: see zod-locale.ts, which gives it zod's English messages.
 import './zod-locale.js';
 
-const nonEmptyString = () => z.string().check(z.minLength(1));
 const positiveInt = () => z.int().check(z.positive());
 const gcMode = z.enum(['auto', 'online', 'readonly', 'stopped']);
 

@@ -4,6 +4,7 @@ import type { RegistryCredentials } from './endpoint.js';
 import { RegistryError } from './errors.js';
 import type { HttpAnswer, HttpPool } from './http-pool.js';
 import { isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { tlsFailure } from './tls-failure.js';
 
 interface Challenge {
   scheme: string;
@@ -126,16 +127,19 @@ export class Authenticator {
     const method = identityToken ? 'POST' : 'GET';
     const response = await this.askTokenServer(realm, { method, headers, ...(form !== undefined && { body: form }) }, safeUrl);
     const where = { method, url: safeUrl, status: response.status };
-    if (response.status === 401 || response.status === 403) {
+    if (response.status === 401 || response.status === 403 || (identityToken && refusedGrant(response))) {
       throw new RegistryError(`token server refused the credentials${this.registry ? ` for registry ${this.registry}` : ''}`, {
-        kind: response.status === 401 ? 'unauthorized' : 'forbidden',
+        kind: response.status === 403 ? 'forbidden' : 'unauthorized',
         ...where,
-        hint: 'check the username and password configured for this registry',
+        hint: identityToken
+          ? 'the identity token (from docker login) was refused or has expired: log in again, or configure username and password instead'
+          : 'check the username and password configured for this registry',
       });
     }
     if (response.status !== 200) {
       const failing = isRetryableStatus(response.status);
-      throw new RegistryError(failing ? `token server failed on all ${this.retry.retries + 1} attempts` : 'token server gave an unexpected answer', {
+      const attempts = this.retry.retries + 1;
+      throw new RegistryError(failing ? `token server failed${attempts > 1 ? ` on all ${attempts} attempts` : ''}` : 'token server gave an unexpected answer', {
         kind: failing ? 'server' : 'protocol',
         ...where,
         hint: failing ? 'see the token server\'s log; retry once it is healthy' : `check that ${safeUrl}, the realm the registry names, is its token server`,
@@ -156,7 +160,7 @@ export class Authenticator {
     return { value, expiresAt: Date.now() + lifetime };
   }
 
-  /** One token request, asked again (as the registry's own GETs are) on 429, 5xx or no answer. */
+  /** One token request, asked again (as the registry's own GETs are) on 429, 5xx or no answer; never after a certificate error. */
   private async askTokenServer(url: URL, init: { method: string; headers: Record<string, string>; body?: string }, safeUrl: string): Promise<HttpAnswer> {
     for (let attempt = 1; ; attempt++) {
       const last = attempt > this.retry.retries;
@@ -165,8 +169,26 @@ export class Authenticator {
         if (last || !isRetryableStatus(response.status)) return response;
         await sleep(retryDelayMs(this.retry, attempt, response.headers['retry-after']?.[0]));
       } catch (cause) {
+        const reason = causeWithoutSecrets(cause);
+        const tls = tlsFailure(String(reason.code ?? ''), reason.message);
+        if (tls) {
+          // Asking again cannot mend a certificate; the token server is reached with the registry's TLS settings.
+          const settings = this.registry ? `registries["${this.registry}"]` : 'the registry\'s settings';
+          throw new RegistryError(
+            tls === 'refused' ? `token server refused the TLS handshake: ${reason.message}` : `the TLS certificate of the token server is not trusted: ${reason.message}`,
+            {
+              kind: 'tls',
+              method: init.method,
+              url: safeUrl,
+              cause: reason,
+              hint:
+                tls === 'refused'
+                  ? `if it requires a client certificate (mTLS), set ${settings}.cert and .key to PEM files it accepts`
+                  : `set ${settings}.ca to a PEM file holding the CA that signed the certificate of ${safeUrl}`,
+            },
+          );
+        }
         if (last) {
-          const reason = causeWithoutSecrets(cause);
           throw new RegistryError(`token server unreachable: ${reason.message}`, {
             kind: 'unreachable',
             method: init.method,
@@ -178,5 +200,19 @@ export class Authenticator {
         await sleep(retryDelayMs(this.retry, attempt));
       }
     }
+  }
+}
+
+/**
+ * An OAuth2 token endpoint answers a refused grant with 400 and `error` in its JSON (RFC 6749,
+ * 5.2): an identity token that expired or was revoked reads `invalid_grant`.
+ */
+function refusedGrant(response: HttpAnswer): boolean {
+  if (response.status !== 400) return false;
+  try {
+    const { error } = JSON.parse(response.body.toString('utf8')) as { error?: string };
+    return error === 'invalid_grant' || error === 'invalid_client' || error === 'unauthorized_client';
+  } catch {
+    return false;
   }
 }

@@ -5,6 +5,7 @@ import { causeWithoutSecrets } from './cause-without-secrets.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { type HttpAnswer, HttpPool } from './http-pool.js';
+import { tlsFailure } from './tls-failure.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
 import { Limiter } from '../util/limiter.js';
@@ -47,6 +48,8 @@ export interface RegistryClientOptions {
 }
 
 const zeroDigest = `sha256:${'0'.repeat(64)}`;
+/** Transport failures that leave a request unsent: the connection was refused, or never completed. */
+const neverSentCodes = new Set(['ECONNREFUSED', 'CONNECT_TIMEOUT']);
 
 /**
  * The registry's HTTP API (distribution / OCI distribution spec) over one keep-alive pool.
@@ -357,7 +360,7 @@ export class RegistryClient {
 
   /**
    * One exchange, sent again on a connection error, 429 or 5xx when that is safe: GET and HEAD
-   * always; anything else only when the connection was refused (so nothing was sent).
+   * always; anything else only when its connection was refused or never completed (so nothing was sent).
    */
   private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     for (let attempt = 1; ; attempt++) {
@@ -368,10 +371,10 @@ export class RegistryClient {
         await sleep(retryDelayMs(this.retry, attempt, header(response, 'retry-after')));
       } catch (error) {
         // Refused, or never connected: the request was not sent, so even a DELETE may be sent again.
-        const refused = /ECONNREFUSED|CONNECT_TIMEOUT/.test(String((error as RegistryError).cause instanceof Error ? ((error as RegistryError).cause as Error).message : ''));
+        const neverSent = error instanceof RegistryError && neverSentCodes.has(String((error.cause as { code?: string } | undefined)?.code));
         // A certificate problem does not go away by asking again.
         const certificate = error instanceof RegistryError && error.kind === 'tls';
-        if (last || certificate || !(error instanceof RegistryError) || !(isIdempotent(method) || refused)) throw error;
+        if (last || certificate || !(error instanceof RegistryError) || !(isIdempotent(method) || neverSent)) throw error;
         await sleep(retryDelayMs(this.retry, attempt));
       }
     }
@@ -399,16 +402,15 @@ export class RegistryClient {
     const detail = clean.message;
     const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
     const settings = `registries["${this.host}"]`;
-    // A certificate alert is the registry refusing our side of the handshake: with TLS 1.2 that is
-    // how a server that requires a client certificate says so. Asking again cannot change it.
-    if (url.protocol === 'https:' && /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|HANDSHAKE_FAILURE)/i.test(code)) {
+    const tls = tlsFailure(code, detail);
+    if (url.protocol === 'https:' && tls === 'refused') {
       return new RegistryError(`registry ${this.host} refused the TLS handshake: ${detail}`, {
         kind: 'tls',
         ...where,
         hint: `if it requires a client certificate (mTLS), set ${settings}.cert and .key to PEM files it accepts`,
       });
     }
-    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(`${code} ${detail}`)) {
+    if (tls === 'untrusted') {
       return new RegistryError(`the TLS certificate of registry ${this.host} is not trusted: ${detail}`, {
         kind: 'tls',
         ...where,

@@ -39,7 +39,8 @@ describe('rc with credentials from docker and podman auth files', () => {
   const identityToken = secret('identity-token');
   const helperIdentityToken = secret('helper-identity-token');
   const basicCredentials = { username: 'basic-user', password: secret('basic-pw') };
-  const tokenCases = ['auths', 'identity', 'helper', 'helper-token', 'store', 'podman', 'podman-xdg', 'home', 'config-wins', 'invalid-json'] as const;
+  const revokedIdentityToken = secret('revoked-identity-token');
+  const tokenCases = ['auths', 'identity', 'identity-revoked', 'helper', 'helper-token', 'store', 'podman', 'podman-xdg', 'home', 'config-wins', 'invalid-json'] as const;
 
   const runs: RecordedRun[] = [];
   let pki: Pki;
@@ -131,6 +132,19 @@ describe('rc with credentials from docker and podman auth files', () => {
     expectTokensFor('id-user', 'refresh_token');
     expect(tokens.requests.every((request) => request.method === 'POST' && request.refreshToken === identityToken && request.service === service)).toBe(true);
     expect(tokens.requests.flatMap((request) => request.scopes)).toContain('repository:cred/identity:delete');
+  });
+
+  it('says an `identitytoken` the token server no longer accepts (400 invalid_grant) was refused, with what to do, and deletes nothing', async () => {
+    workspace.writeConfig({});
+    const dockerConfig = writeDockerConfig(workspace, 'docker-identity-revoked', { auths: { [tokenRegistry.host]: { auth: '', identitytoken: revokedIdentityToken } } });
+    tokens.resetRequests();
+    const result = await rc(isolatedEnv(workspace, { DOCKER_CONFIG: dockerConfig }), 'clean', `${tokenRegistry.host}/cred/identity-revoked:old`);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^Error: .*token server refused the credentials for registry ${tokenRegistry.host.replaceAll('.', '\\.')}`, 'm'));
+    expect(result.stderr).toMatch(/^Hint: .*identity token .*log in again/m);
+    expect(result.stderr).not.toMatch(/unexpected answer/);
+    expect(tokens.requests.map((request) => `${request.via}:${request.status}`)).toContain('refresh_token:400');
+    expect(await tokenRegistry.tags('cred/identity-revoked')).toEqual(['keep', 'old']);
   });
 
   it('asks the credential helper named in `credHelpers` for the registry, passing the host on stdin', async () => {
@@ -251,6 +265,7 @@ describe('rc with credentials from docker and podman auth files', () => {
       basicAuth(basicCredentials.username, basicCredentials.password),
       identityToken,
       helperIdentityToken,
+      revokedIdentityToken,
       ...issued,
     ];
     expect(leakedSecrets(runs, secrets)).toEqual([]);

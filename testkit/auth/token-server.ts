@@ -211,7 +211,8 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     } else if (via === 'refresh_token') {
       user = username === undefined ? undefined : options.users[username];
       if (!user) {
-        send(401, { error: 'invalid_grant', error_description: 'unknown refresh token' }, { ...record, granted: [], token: undefined });
+        // RFC 6749, 5.2: a refused grant is a 400 with `error` naming why.
+        send(400, { error: 'invalid_grant', error_description: 'unknown refresh token' }, { ...record, granted: [], token: undefined });
         return;
       }
     } else if (via === 'invalid') {

@@ -5,19 +5,20 @@ import { discoverRegistry, type RegistryLayout } from '../../container/discover-
 import { execStorage } from '../exec-storage.js';
 import { inspectContainer } from '../../container/inspect-container.js';
 import { defineBackend } from '../../plugins/define.js';
+import { nonEmptyString } from '../../config/non-empty-string.js';
 import '../../config/zod-locale.js';
 
 const options = z.strictObject({
   /** The registry's container, by name or id (the seed's `--name registry`). */
-  container: z.string().check(z.minLength(1)),
+  container: nonEmptyString(),
   /** The container runtime's CLI: the same verbs for all three. */
   runtime: z._default(z.enum(['docker', 'podman', 'nerdctl']), 'docker'),
   /** A runtime context (`--context`); DOCKER_HOST and the current context apply as usual. */
-  context: z.optional(z.string().check(z.minLength(1))),
+  context: z.optional(nonEmptyString()),
   /** The storage root inside the container; default: discovered from its environment and config. */
   root: z.optional(z.string().check(z.startsWith('/'))),
   /** The registry executable inside the container; default: discovered (`/bin/registry` in the official image). */
-  binary: z.optional(z.string().check(z.minLength(1))),
+  binary: z.optional(nonEmptyString()),
   /** The registry config inside the container; default: discovered (2.x `/etc/docker/registry/config.yml`, 3.x `/etc/distribution/config.yml`). */
   configPath: z.optional(z.string().check(z.startsWith('/'))),
 });

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { RunError } from '../../errors/run-error.js';
 import { toArgv } from '../../process/run-command.js';
 import { defineBackend } from '../../plugins/define.js';
+import { nonEmptyString } from '../../config/non-empty-string.js';
 import { localCommandsRuntime } from '../../runtime/local-commands.js';
 import type { StorageBackend, StorageEntry } from '../storage-backend.js';
 import '../../config/zod-locale.js';
@@ -15,7 +16,7 @@ export const defaultGcCommand = 'registry garbage-collect /etc/docker/registry/c
 
 const options = z.strictObject({
   /** The registry's storage root on this machine: its filesystem `rootdirectory` (`/var/lib/registry` in the container, often bind-mounted from `/data/registry`). */
-  root: z.string().check(z.minLength(1)),
+  root: nonEmptyString(),
 });
 
 /** Storage in a directory on this machine; GC and restart run configured local commands. */
