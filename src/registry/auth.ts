@@ -4,7 +4,7 @@ import type { RegistryCredentials } from './endpoint.js';
 import { RegistryError } from './errors.js';
 import type { HttpAnswer, HttpPool } from './http-pool.js';
 import { isRetryableStatus, retryDelayMs, type RetryPolicy } from './retry-policy.js';
-import { tlsFailure } from './tls-failure.js';
+import { tlsError, tlsFailure } from './tls-failure.js';
 
 interface Challenge {
   scheme: string;
@@ -170,24 +170,9 @@ export class Authenticator {
         await sleep(retryDelayMs(this.retry, attempt, response.headers['retry-after']?.[0]));
       } catch (cause) {
         const reason = causeWithoutSecrets(cause);
-        const tls = tlsFailure(String(reason.code ?? ''), reason.message);
-        if (tls) {
-          // Asking again cannot mend a certificate; the token server is reached with the registry's TLS settings.
-          const settings = this.registry ? `registries["${this.registry}"]` : 'the registry\'s settings';
-          throw new RegistryError(
-            tls === 'refused' ? `token server refused the TLS handshake: ${reason.message}` : `the TLS certificate of the token server is not trusted: ${reason.message}`,
-            {
-              kind: 'tls',
-              method: init.method,
-              url: safeUrl,
-              cause: reason,
-              hint:
-                tls === 'refused'
-                  ? `if it requires a client certificate (mTLS), set ${settings}.cert and .key to PEM files it accepts`
-                  : `set ${settings}.ca to a PEM file holding the CA that signed the certificate of ${safeUrl}`,
-            },
-          );
-        }
+        const tls = tlsFailure(reason.code ?? '', reason.message);
+        // Asking again cannot mend a certificate.
+        if (tls) throw tlsError(tls, 'the token server', `registries["${this.registry ?? '<host>'}"]`, reason.message, { method: init.method, url: safeUrl, cause: reason });
         if (last) {
           throw new RegistryError(`token server unreachable: ${reason.message}`, {
             kind: 'unreachable',

@@ -5,7 +5,7 @@ import { causeWithoutSecrets } from './cause-without-secrets.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
 import { type HttpAnswer, HttpPool } from './http-pool.js';
-import { tlsFailure } from './tls-failure.js';
+import { tlsError, tlsFailure } from './tls-failure.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
 import { Limiter } from '../util/limiter.js';
@@ -398,25 +398,12 @@ export class RegistryClient {
   /** Why a request got no answer, in words that say what to do: unreachable, timed out, or a TLS problem. */
   private transportError(method: string, url: URL, cause: unknown): RegistryError {
     const clean = causeWithoutSecrets(cause);
-    const code = String((cause as { code?: string }).code ?? '');
+    const code = clean.code ?? '';
     const detail = clean.message;
     const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
     const settings = `registries["${this.host}"]`;
     const tls = tlsFailure(code, detail);
-    if (url.protocol === 'https:' && tls === 'refused') {
-      return new RegistryError(`registry ${this.host} refused the TLS handshake: ${detail}`, {
-        kind: 'tls',
-        ...where,
-        hint: `if it requires a client certificate (mTLS), set ${settings}.cert and .key to PEM files it accepts`,
-      });
-    }
-    if (tls === 'untrusted') {
-      return new RegistryError(`the TLS certificate of registry ${this.host} is not trusted: ${detail}`, {
-        kind: 'tls',
-        ...where,
-        hint: `set ${settings}.ca to the PEM file of the CA that signed it (or, at your own risk, ${settings}.insecure: true)`,
-      });
-    }
+    if (tls) return tlsError(tls, `registry ${this.host}`, settings, detail, where);
     if (code === 'CONNECT_TIMEOUT') {
       return new RegistryError(`cannot reach registry ${this.host}: ${detail}`, {
         kind: 'unreachable',
