@@ -167,7 +167,7 @@ export class Authenticator {
       try {
         const response = await this.pool.request(url, init);
         if (last || !isRetryableStatus(response.status)) return response;
-        await sleep(retryDelayMs(this.retry, attempt, response.headers['retry-after']?.[0]));
+        await sleep(retryDelayMs(this.retry, attempt, response.header('retry-after')));
       } catch (cause) {
         const reason = causeWithoutSecrets(cause);
         const tls = tlsFailure(reason.code ?? '', reason.message);

@@ -4,7 +4,7 @@ import { Authenticator } from './auth.js';
 import { causeWithoutSecrets } from './cause-without-secrets.js';
 import type { RegistryEndpoint } from './endpoint.js';
 import { kindForStatus, RegistryError, registryErrorCode } from './errors.js';
-import { type HttpAnswer, HttpPool } from './http-pool.js';
+import { type HttpAnswer, HttpPool, type Origin } from './http-pool.js';
 import { tlsError, tlsFailure } from './tls-failure.js';
 import { manifestAccept, MediaType } from './media-types.js';
 import { nextPageUrl } from './paginate.js';
@@ -60,6 +60,8 @@ export class RegistryClient {
   readonly host: string;
   readonly baseUrl: URL;
   private readonly pool: HttpPool;
+  /** `baseUrl` as the pool sends to it: every request goes here, credentials never elsewhere. */
+  private readonly origin: Origin;
   private readonly auth: Authenticator;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
@@ -75,6 +77,7 @@ export class RegistryClient {
     this.retry = options.retry ?? defaultRetryPolicy;
     this.slots = new Limiter(options.connections);
     this.pool = new HttpPool({ connections: options.connections, timeoutMs: this.timeoutMs, ...(options.tls && { tls: options.tls }) });
+    this.origin = this.pool.origin(this.baseUrl);
     this.auth = new Authenticator(endpoint.credentials, this.pool, this.retry, endpoint.host);
   }
 
@@ -92,7 +95,7 @@ export class RegistryClient {
   async isUp(): Promise<boolean> {
     try {
       // No retries here: the caller polls, and wants each answer as it is.
-      const response = await this.exchange('GET', new URL('/v2/', this.baseUrl), {}, undefined);
+      const response = await this.exchange('GET', '/v2/', {}, undefined);
       return response.status === 200 || response.status === 401;
     } catch {
       return false;
@@ -103,10 +106,10 @@ export class RegistryClient {
   async *catalogPages(pageSize = 1000): AsyncGenerator<string[]> {
     let url: URL | undefined = new URL(`/v2/_catalog?n=${pageSize}`, this.baseUrl);
     while (url) {
-      const response = await this.sendUrl('GET', url, { scope: 'registry:catalog:*', ok: [200] });
+      const response = await this.send('GET', pathOf(url), { scope: 'registry:catalog:*', ok: [200] });
       const page = JSON.parse(response.body.toString('utf8')) as { repositories?: string[] | null };
       yield page.repositories ?? [];
-      url = nextPageUrl(response.headers.link, url);
+      url = nextPageUrl(response.values('link'), url);
     }
   }
 
@@ -117,11 +120,11 @@ export class RegistryClient {
     while (url) {
       const first = tags.length === 0;
       // Only the first page may say "no such repository"; later, a 404 means the list is incomplete.
-      const response = await this.sendUrl('GET', url, { scope: pullScope(repository), ok: [200], absent: first ? [404] : [] });
+      const response = await this.send('GET', pathOf(url), { scope: pullScope(repository), ok: [200], absent: first ? [404] : [] });
       if (response.status === 404) return null;
       const page = JSON.parse(response.body.toString('utf8')) as { tags?: string[] | null };
       for (const tag of page.tags ?? []) tags.push(tag);
-      url = nextPageUrl(response.headers.link, url);
+      url = nextPageUrl(response.values('link'), url);
     }
     return tags;
   }
@@ -135,9 +138,9 @@ export class RegistryClient {
       headers: { accept: manifestAccept },
     });
     if (response.status === 404) return null;
-    const digest = header(response, 'docker-content-digest');
+    const digest = response.header('docker-content-digest');
     if (digest) {
-      return { digest, mediaType: header(response, 'content-type') ?? '', size: Number(header(response, 'content-length') ?? 0) };
+      return { digest, mediaType: response.header('content-type') ?? '', size: Number(response.header('content-length') ?? 0) };
     }
     // Without the digest header the only trustworthy digest is the hash of the exact bytes.
     const manifest = await this.getManifest(repository, reference);
@@ -155,7 +158,7 @@ export class RegistryClient {
     });
     if (response.status === 404) return null;
     const digest = `sha256:${createHash('sha256').update(response.body).digest('hex')}`;
-    const claimed = header(response, 'docker-content-digest');
+    const claimed = response.header('docker-content-digest');
     if (claimed && claimed !== digest) {
       throw new RegistryError(`manifest digest mismatch: registry says ${claimed}, content hashes to ${digest}`, {
         kind: 'protocol',
@@ -166,7 +169,7 @@ export class RegistryClient {
     const json = JSON.parse(response.body.toString('utf8')) as ManifestJson;
     return {
       digest,
-      mediaType: header(response, 'content-type') ?? json.mediaType ?? '',
+      mediaType: response.header('content-type') ?? json.mediaType ?? '',
       size: response.body.length,
       body: response.body,
       json,
@@ -201,7 +204,7 @@ export class RegistryClient {
    */
   async deletionSupport(repository: string): Promise<DeletionSupport> {
     const digestPath = `/v2/${repository}/manifests/${zeroDigest}`;
-    const byDigest = await this.raw('DELETE', new URL(digestPath, this.baseUrl), { scope: deleteScope(repository) });
+    const byDigest = await this.raw('DELETE', digestPath, { scope: deleteScope(repository) });
     const digestCode = registryErrorCode(byDigest.body.toString('utf8'));
     if (byDigest.status === 405 && digestCode === 'UNSUPPORTED') return { deleteEnabled: false, tagDelete: false };
     if (byDigest.status === 405) {
@@ -215,7 +218,7 @@ export class RegistryClient {
     }
     this.expectStatus('DELETE', digestPath, byDigest, [404]);
     const tagPath = `/v2/${repository}/manifests/rc-probe-${randomUUID()}`;
-    const byTag = await this.raw('DELETE', new URL(tagPath, this.baseUrl), { scope: deleteScope(repository) });
+    const byTag = await this.raw('DELETE', tagPath, { scope: deleteScope(repository) });
     const tagCode = registryErrorCode(byTag.body.toString('utf8'));
     if (byTag.status === 400 && tagCode === 'DIGEST_INVALID') return { deleteEnabled: true, tagDelete: false };
     // OCI 1.1: a registry without tag delete may also answer 400 or 405.
@@ -253,10 +256,10 @@ export class RegistryClient {
   /** Starts an upload, or says with which status the registry refused it (405: read-only maintenance mode). */
   async probeUpload(repository: string): Promise<{ id: string; location: URL } | { refused: number }> {
     const path = `/v2/${repository}/blobs/uploads/`;
-    const response = await this.raw('POST', new URL(path, this.baseUrl), { scope: pushScope(repository) });
+    const response = await this.raw('POST', path, { scope: pushScope(repository) });
     if (response.status !== 202) return { refused: response.status };
-    const location = header(response, 'location');
-    const id = header(response, 'docker-upload-uuid');
+    const location = response.header('location');
+    const id = response.header('docker-upload-uuid');
     if (!location || !id) {
       throw new RegistryError('upload started without a Location or Docker-Upload-UUID', { kind: 'protocol', method: 'POST', url: this.safeUrl(path) });
     }
@@ -266,7 +269,7 @@ export class RegistryClient {
   /** Cancels an upload started with `startUpload`; the registry removes its `_uploads/<id>`. */
   async cancelUpload(repository: string, location: URL): Promise<void> {
     // distribution asks for the `delete` action on every DELETE, an upload's included.
-    await this.sendUrl('DELETE', location, { scope: deleteScope(repository), ok: [204, 200], absent: [404] });
+    await this.send('DELETE', pathOf(this.sameOrigin(location)), { scope: deleteScope(repository), ok: [204, 200], absent: [404] });
   }
 
   /** Uploads a small blob in one request (POST, then PUT with the digest). Returns its digest. */
@@ -274,7 +277,7 @@ export class RegistryClient {
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const { location: url } = await this.startUpload(repository);
     url.searchParams.set('digest', digest);
-    await this.sendUrl('PUT', url, {
+    await this.send('PUT', pathOf(url), {
       scope: pushScope(repository),
       ok: [201],
       headers: { 'content-type': 'application/octet-stream' },
@@ -291,7 +294,7 @@ export class RegistryClient {
       headers: { 'content-type': mediaType },
       body,
     });
-    return header(response, 'docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    return response.header('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
   }
 
   /** A manifest of our own that nothing else can share: pushing it to a tag detaches that tag from its image. */
@@ -311,13 +314,9 @@ export class RegistryClient {
 
   // --- transport -----------------------------------------------------------------------------
 
+  /** One request to this registry; an answer not in `ok` (or `absent`) is thrown as a RegistryError. */
   private async send(method: string, path: string, options: SendOptions): Promise<HttpAnswer> {
-    return this.sendUrl(method, new URL(path, this.baseUrl), options);
-  }
-
-  private async sendUrl(method: string, url: URL, options: SendOptions): Promise<HttpAnswer> {
-    const response = await this.raw(method, url, options);
-    const path = `${url.pathname}${url.search}`;
+    const response = await this.raw(method, path, options);
     if (options.absent?.includes(response.status)) {
       const code = registryErrorCode(response.body.toString('utf8'));
       // A 404 for a malformed name is not "absent": only the codes that mean "no such thing" are.
@@ -331,7 +330,7 @@ export class RegistryClient {
     if (ok.includes(response.status)) return;
     const code = registryErrorCode(response.body.toString('utf8'));
     // A 401 whose challenge says insufficient_scope: the credentials are fine, the rights are not.
-    const insufficient = response.status === 401 && /error="?insufficient_scope/.test(header(response, 'www-authenticate') ?? '');
+    const insufficient = response.status === 401 && /error="?insufficient_scope/.test(response.header('www-authenticate') ?? '');
     const kind = insufficient ? 'forbidden' : kindForStatus(response.status, code);
     throw new RegistryError(describeFailure(kind, this.host), {
       kind,
@@ -344,15 +343,15 @@ export class RegistryClient {
   }
 
   /** One request with auth: on a 401 the challenge is answered once and the request retried. */
-  private async raw(method: string, url: URL, options: Partial<SendOptions>): Promise<HttpAnswer> {
+  private async raw(method: string, path: string, options: Partial<SendOptions>): Promise<HttpAnswer> {
     const scope = options.scope ?? '';
     let authorization = this.auth.headerFor(scope);
-    let response = await this.once(method, url, options, authorization);
+    let response = await this.once(method, path, options, authorization);
     if (response.status === 401) {
-      const retry = await this.auth.answer(header(response, 'www-authenticate'), scope, authorization);
+      const retry = await this.auth.answer(response.header('www-authenticate'), scope, authorization);
       if (retry) {
         authorization = this.auth.headerFor(scope);
-        response = await this.once(method, url, options, authorization);
+        response = await this.once(method, path, options, authorization);
       }
     }
     return response;
@@ -362,13 +361,13 @@ export class RegistryClient {
    * One exchange, sent again on a connection error, 429 or 5xx when that is safe: GET and HEAD
    * always; anything else only when its connection was refused or never completed (so nothing was sent).
    */
-  private async once(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
+  private async once(method: string, path: string, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     for (let attempt = 1; ; attempt++) {
       const last = attempt > this.retry.retries;
       try {
-        const response = await this.exchange(method, url, options, authorization);
+        const response = await this.exchange(method, path, options, authorization);
         if (last || !isIdempotent(method) || !isRetryableStatus(response.status)) return response;
-        await sleep(retryDelayMs(this.retry, attempt, header(response, 'retry-after')));
+        await sleep(retryDelayMs(this.retry, attempt, response.header('retry-after')));
       } catch (error) {
         // Refused, or never connected: the request was not sent, so even a DELETE may be sent again.
         const neverSent = error instanceof RegistryError && neverSentCodes.has(String((error.cause as { code?: string } | undefined)?.code));
@@ -380,27 +379,28 @@ export class RegistryClient {
     }
   }
 
-  private async exchange(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
-    return this.slots.run(() => this.exchangeNow(method, url, options, authorization));
+  // Not async itself, as the methods above are: each async layer is a promise more per request.
+  private exchange(method: string, path: string, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
+    return this.slots.run(() => this.exchangeNow(method, path, options, authorization));
   }
 
-  private async exchangeNow(method: string, url: URL, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
+  private async exchangeNow(method: string, path: string, options: Partial<SendOptions>, authorization: string | undefined): Promise<HttpAnswer> {
     this.requests++;
     const headers: Record<string, string> = { ...options.headers };
     if (authorization) headers.authorization = authorization;
     try {
-      return await this.pool.request(url, { method, headers, ...(options.body && { body: options.body }) });
+      return await this.pool.send(this.origin, path, { method, headers, ...(options.body && { body: options.body }) });
     } catch (cause) {
-      throw this.transportError(method, url, cause);
+      throw this.transportError(method, path, cause);
     }
   }
 
   /** Why a request got no answer, in words that say what to do: unreachable, timed out, or a TLS problem. */
-  private transportError(method: string, url: URL, cause: unknown): RegistryError {
+  private transportError(method: string, path: string, cause: unknown): RegistryError {
     const clean = causeWithoutSecrets(cause);
     const code = clean.code ?? '';
     const detail = clean.message;
-    const where = { method, url: this.safeUrl(`${url.pathname}${url.search}`), cause: clean };
+    const where = { method, url: this.safeUrl(path), cause: clean };
     const settings = `registries["${this.host}"]`;
     const tls = tlsFailure(code, detail);
     if (tls) return tlsError(tls, `registry ${this.host}`, settings, detail, where);
@@ -418,7 +418,7 @@ export class RegistryClient {
         hint: `the registry is overloaded or the network is slow; retry, lower --concurrency, or raise ${settings}.timeoutSeconds`,
       });
     }
-    const mtls = url.protocol === 'https:' && /other side closed|socket hang up|ECONNRESET|certificate required|handshake/i.test(detail);
+    const mtls = this.origin.secure && /other side closed|socket hang up|ECONNRESET|certificate required|handshake/i.test(detail);
     return new RegistryError(`cannot reach registry ${this.host}: ${detail}`, {
       kind: 'unreachable',
       ...where,
@@ -450,9 +450,9 @@ interface SendOptions {
   body?: Buffer;
 }
 
-function header(response: HttpAnswer, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+/** The path and query of a URL on the registry's own origin. */
+function pathOf(url: URL): string {
+  return `${url.pathname}${url.search}`;
 }
 
 function pullScope(repository: string): string {

@@ -1,5 +1,8 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type ClientRequestArgs, Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { AgentOptions, Agent as HttpsAgent, RequestOptions as HttpsRequestOptions, request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface HttpPoolOptions {
   /** Most connections kept open to one origin; requests beyond it wait for one to free up. */
@@ -10,15 +13,47 @@ export interface HttpPoolOptions {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean };
 }
 
-export interface HttpAnswer {
-  status: number;
+/** A whole answer: status, headers and body (empty for HEAD). */
+export class HttpAnswer {
+  constructor(
+    readonly status: number,
+    /**
+     * The headers as received, name and value alternating. Read with `header` and `values`: the
+     * registry's answers carry about ten, of which rc reads two or three, so no object of them
+     * all is built (Node's `headersDistinct` was 20 µs of every request).
+     */
+    private readonly rawHeaders: readonly string[],
+    readonly body: Buffer,
+  ) {}
+
+  /** The first value of a header (`name` in lower case), if it was sent. */
+  header(name: string): string | undefined {
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+    }
+    return undefined;
+  }
+
   /**
-   * Every header as the list of its values, in order. Node joins a repeated header with ", "
-   * otherwise, and a 401 that offers Bearer and Basic challenges would read as one.
+   * Every value of a header, in order. Node joins a repeated header with ", ", and a 401 that
+   * offers Bearer and Basic challenges would read as one.
    */
-  headers: Record<string, string[] | undefined>;
-  /** The whole body (empty for HEAD). */
-  body: Buffer;
+  values(name: string): string[] {
+    const found: string[] = [];
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) found.push(raw[i + 1]!);
+    }
+    return found;
+  }
+}
+
+/** Where requests go: what `HttpPool.origin` works out once, so each request does not parse a URL. */
+export interface Origin {
+  readonly secure: boolean;
+  readonly hostname: string;
+  readonly port: number;
 }
 
 const IDLE_TIMEOUT_MS = 10_000;
@@ -48,65 +83,123 @@ export class TransportError extends Error {
  */
 export class HttpPool {
   private readonly http: HttpAgent;
-  private readonly https: HttpsAgent;
-  private readonly connectMs: number;
+  private https: { agent: HttpsAgent; request: typeof httpsRequest } | undefined;
+  private readonly agentOptions: AgentOptions;
+  /** A new connection that has not completed by then fails with CONNECT_TIMEOUT. */
+  private readonly connectMs: number | undefined;
 
   constructor(private readonly options: HttpPoolOptions) {
     // An idle connection is closed after 10 s: a proxy in front of the registry may close it first,
     // and a request sent on it just then fails. (A request's own timeout replaces this one while it runs.)
-    const pool = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS };
-    this.http = new HttpAgent(pool);
-    this.https = new HttpsAgent({ ...pool, ...options.tls });
-    this.connectMs = Math.min(CONNECT_TIMEOUT_MS, options.timeoutMs);
+    this.agentOptions = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS, ...options.tls };
+    // Only when it is sooner than the request's own timeout, which counts from before connecting too.
+    this.connectMs = CONNECT_TIMEOUT_MS < options.timeoutMs ? CONNECT_TIMEOUT_MS : undefined;
+    this.http = new ConnectTimeoutAgent(this.agentOptions, this.connectMs);
   }
 
-  /** Sends one request and reads the whole answer. Throws TransportError when none comes. */
-  request(url: URL, init: { method: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<HttpAnswer> {
+  /** Scheme, host and port of a URL, worked out once for any number of requests there. */
+  origin(url: URL): Origin {
     const secure = url.protocol === 'https:';
+    return { secure, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80) };
+  }
+
+  /** Sends one request to a URL and reads the whole answer. Throws TransportError when none comes. */
+  request(url: URL, init: RequestInit): Promise<HttpAnswer> {
+    return this.send(this.origin(url), `${url.pathname}${url.search}`, init);
+  }
+
+  /** Sends one request for `path` (with its query) to an origin and reads the whole answer. Throws TransportError when none comes. */
+  send(origin: Origin, path: string, init: RequestInit): Promise<HttpAnswer> {
     // A length, not chunked encoding: some proxies in front of registries refuse chunked bodies.
     // (Bodyless requests, nearly all of them, send the caller's headers as they are.)
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+    const timeoutMs = this.options.timeoutMs;
     return new Promise<HttpAnswer>((resolve, reject) => {
       const fail = (error: Error & { code?: string }): void => reject(new TransportError(error.code ?? 'ERROR', error.message));
-      const request = (secure ? httpsRequest : httpRequest)(
+      const https = origin.secure ? this.secure() : undefined;
+      const request = (https ? https.request : httpRequest)(
         {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[|\]$/g, ''),
-          port: url.port || (secure ? 443 : 80),
-          path: `${url.pathname}${url.search}`,
+          hostname: origin.hostname,
+          port: origin.port,
+          path,
           method: init.method,
           headers,
-          agent: secure ? this.https : this.http,
+          agent: https ? https.agent : this.http,
           // Counts from before the connection exists, so a silent connect times out too.
-          timeout: this.options.timeoutMs,
+          timeout: timeoutMs,
         },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headersDistinct, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+          response.on('end', () => resolve(new HttpAnswer(response.statusCode ?? 0, response.rawHeaders, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
           response.on('error', fail);
         },
       );
-      request.on('timeout', () => request.destroy(request.socket?.connecting ? this.notConnected() : new TransportError('TIMEOUT', `no answer within ${this.options.timeoutMs / 1000} s`)));
-      request.on('socket', (socket) => {
-        // A new connection only (a kept-alive one is connected), and only when the request's own timeout is later.
-        if (!socket.connecting || this.connectMs >= this.options.timeoutMs) return;
-        const timer = setTimeout(() => request.destroy(this.notConnected()), this.connectMs);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
+      // (Still connecting at the request's timeout: there is no connect timeout of its own, it would be later.)
+      request.on('timeout', () => request.destroy(request.socket?.connecting ? notConnected(timeoutMs) : new TransportError('TIMEOUT', `no answer within ${timeoutMs / 1000} s`)));
       request.on('error', fail);
       request.end(init.body);
     });
   }
 
-  private notConnected(): TransportError {
-    return new TransportError('CONNECT_TIMEOUT', `could not connect within ${this.connectMs / 1000} s`);
+  /**
+   * Node's https, loaded on the first https request: its TLS code is about 3 ms of every start,
+   * and many registries rc cleans are plain http on a private network.
+   */
+  private secure(): { agent: HttpsAgent; request: typeof httpsRequest } {
+    if (!this.https) {
+      const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
+      const connectMs = this.connectMs;
+      class ConnectTimeoutHttpsAgent extends https.Agent {
+        override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+          const socket = super.createConnection(options, callback);
+          limitConnect(socket, connectMs);
+          return socket;
+        }
+      }
+      this.https = { agent: new ConnectTimeoutHttpsAgent(this.agentOptions), request: https.request };
+    }
+    return this.https;
   }
 
   /** Closes every connection. */
   close(): void {
     this.http.destroy();
-    this.https.destroy();
+    this.https?.agent.destroy();
+  }
+}
+
+export interface RequestInit {
+  method: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+}
+
+function notConnected(ms: number): TransportError {
+  return new TransportError('CONNECT_TIMEOUT', `could not connect within ${ms / 1000} s`);
+}
+
+/** Fails a connection that is still connecting after `ms`: its request gets CONNECT_TIMEOUT. */
+function limitConnect(socket: Duplex | null | undefined, ms: number | undefined): void {
+  if (!(socket instanceof Socket) || ms === undefined || !socket.connecting) return;
+  const timer = setTimeout(() => socket.destroy(notConnected(ms)), ms);
+  // A TLS socket says `connect` once TCP is up: the handshake counts against the request's timeout.
+  socket.once('connect', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** Node's agent, with the connect timeout set on each new connection only: a kept-alive one is connected. */
+class ConnectTimeoutAgent extends HttpAgent {
+  constructor(
+    options: AgentOptions,
+    private readonly connectMs: number | undefined,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    limitConnect(socket, this.connectMs);
+    return socket;
   }
 }

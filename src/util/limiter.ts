@@ -9,16 +9,39 @@ export class Limiter {
 
   constructor(private readonly slots: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running < this.slots) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      // The slot passes straight to the next task waiting, if any.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
+  run<T>(task: () => Promise<T>): Promise<T> {
+    // Not an async function: a task that finds a free slot, most of them, costs no promise more.
+    if (this.running < this.slots) {
+      this.running++;
+      return this.whileRunning(task);
     }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.whileRunning(task));
+  }
+
+  private whileRunning<T>(task: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      running = task();
+    } catch (error) {
+      this.release();
+      return Promise.reject(error);
+    }
+    return running.then(
+      (value) => {
+        this.release();
+        return value;
+      },
+      (error: unknown) => {
+        this.release();
+        throw error;
+      },
+    );
+  }
+
+  /** The slot passes straight to the next task waiting, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 }

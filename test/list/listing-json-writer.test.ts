@@ -28,6 +28,8 @@ describe('rc ls --json streamed a repository at a time', () => {
           repositories: [
             { name: 'demo/nginx', tags: [{ tag: '1.26', digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.index.v1+json' }, { tag: 'stable' }] },
             { name: 'empty', tags: [] },
+            // A field present but undefined is left out, as JSON.stringify leaves it out.
+            { name: 'unicode/ünï', tags: [{ tag: 'v1', digest: `sha256:${'b'.repeat(64)}`, mediaType: undefined }, { tag: 'v2' }] },
           ],
         },
         { registry: 'reg.example:443', url: 'https://reg.example', repositories: [{ name: 'a "quoted" \\ name', tags: [{ tag: 'x' }] }], error: 'cannot reach registry "x"\nline two' },

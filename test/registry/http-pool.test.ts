@@ -53,7 +53,7 @@ describe('HttpPool', () => {
       expect(get.status).toBe(200);
       expect(get.body.toString()).toBe('answer');
       const head = await pool.request(new URL('/v2/a/manifests/1', base), { method: 'HEAD' });
-      expect(head.headers['docker-content-digest']).toEqual(['sha256:abc']);
+      expect(head.values('docker-content-digest')).toEqual(['sha256:abc']);
       expect(head.body.length).toBe(0);
       await pool.request(new URL('/token', base), { method: 'POST', body: 'a=b' });
       await pool.request(new URL('/v2/a/blobs/uploads/', base), { method: 'POST' });
@@ -77,7 +77,7 @@ describe('HttpPool', () => {
     await withPool({ connections: 1, timeoutMs: 5_000, handler: challenge }, async (pool) => {
       const challenged = await pool.request(new URL('/v2/', base), { method: 'GET' });
       expect(challenged.status).toBe(401);
-      expect(challenged.headers['www-authenticate']).toEqual(challenges);
+      expect(challenged.values('www-authenticate')).toEqual(challenges);
     });
   });
 

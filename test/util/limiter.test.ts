@@ -25,4 +25,13 @@ describe('Limiter', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(3);
     expect(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11]);
   });
+
+  it('frees the slot of a task that throws before it returns a promise', async () => {
+    const limiter = new Limiter(1);
+    const broken = limiter.run((): Promise<number> => {
+      throw new Error('no promise');
+    });
+    await expect(broken).rejects.toThrow('no promise');
+    await expect(limiter.run(async () => 'next')).resolves.toBe('next');
+  });
 });
