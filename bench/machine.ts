@@ -16,7 +16,7 @@ export interface MachineInfo {
   rcCommit: string | undefined;
   /** True when src/ differs from the commit (dist/ was built from the working tree). */
   rcWorkingTreeModified: boolean | undefined;
-  /** When dist/ (what `bin/run.js` runs) was built. */
+  /** When dist/ (what `bin/run.cjs` runs) was built. */
   distBuiltAt: string | undefined;
   /** 1-minute load average when the benchmark started and ended: other work on the machine skews every figure. */
   loadAverage: { start: number; end?: number };

@@ -6,8 +6,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { removeScratch, scratchDir } from './scratch.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The CLI under test: `bin/run.js` of the repository, or of the frozen copy `freezeRc` made. */
-let rcBin = path.join(repoRoot, 'bin', 'run.js');
+/** The CLI under test: `bin/run.cjs` of the repository, or of the frozen copy `freezeRc` made. */
+let rcBin = path.join(repoRoot, 'bin', 'run.cjs');
+/** Where the frozen copy keeps its V8 code cache (RC_COMPILE_CACHE): it starts empty, as an installed rc does. */
+let rcCompileCache: string | undefined;
 
 /**
  * Runs rc from a copy of `bin/`, `dist/`, `package.json` and `oclif.manifest.json` taken now
@@ -19,7 +21,8 @@ export function freezeRc(): string {
   const dir = scratchDir('rc-bench-cli-');
   for (const name of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(path.join(repoRoot, name), path.join(dir, name), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  rcBin = path.join(dir, 'bin', 'run.js');
+  rcBin = path.join(dir, 'bin', 'run.cjs');
+  rcCompileCache = path.join(dir, 'compile-cache');
   return dir;
 }
 const probe = pathToFileURL(path.join(repoRoot, 'bench', 'rss-probe.mjs')).href;
@@ -85,14 +88,14 @@ export function runProcess(argv: string[], options: { cwd?: string; env?: NodeJS
 }
 
 /**
- * Runs the built CLI (`bin/run.js ARGS`) as a user would, under `/usr/bin/time -v` when
+ * Runs the built CLI (`bin/run.cjs ARGS`) as a user would, under `/usr/bin/time -v` when
  * it is installed, with a preload that records the process's own VmHWM at exit.
  */
 export async function runRc(args: string[], options: { cwd: string; timeoutMs?: number }): Promise<ProcessResult> {
   const scratch = scratchDir('rc-bench-rss-');
   const rssFile = path.join(scratch, 'rss.json');
   const timeFile = path.join(scratch, 'time.txt');
-  // bin/run.js itself, as an installed `rc` runs: its shebang's V8 flags count. This Node first on PATH.
+  // bin/run.cjs itself, as an installed `rc` runs: its shebang's V8 flags count. This Node first on PATH.
   const argv = existsSync(gnuTime) ? [gnuTime, '-v', '-o', timeFile, rcBin, ...args] : [rcBin, ...args];
   try {
     const env = {
@@ -103,6 +106,7 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
       BENCH_RSS_SAMPLE_MS: '100',
       CI: 'true',
       NO_COLOR: '1',
+      ...(rcCompileCache && { RC_COMPILE_CACHE: rcCompileCache }),
     };
     const result = await runProcess(argv, { cwd: options.cwd, env, timeoutMs: options.timeoutMs });
     let peakRssKb: number | undefined;

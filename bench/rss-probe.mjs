@@ -1,4 +1,4 @@
-// Preloaded into the rc process by the benchmark (NODE_OPTIONS=--import=…/bench/rss-probe.mjs bin/run.js …):
+// Preloaded into the rc process by the benchmark (NODE_OPTIONS=--import=…/bench/rss-probe.mjs bin/run.cjs …):
 // when the process exits, writes its own peak resident set size (VmHWM from /proc/self/status) to
 // $BENCH_RSS_FILE, with the V8 heap in use then and, every $BENCH_RSS_SAMPLE_MS, samples of
 // [ms since the process started, VmRSS kB, heap used kB] to see which step memory grows in.

@@ -58,7 +58,7 @@ export interface ScenarioResult {
   ceiling: { head: RateResult; tagsList: RateResult };
   /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
   minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
-  startup: { lsMs: number; cleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
+  startup: { lsMs: number; cleanMs: number; firstLsMs: number; firstCleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
   /** `cleanMs`: a clean through the API alone (a HEAD per tag); `cleanStorageMs`: with the storage proven (digests read from it). */
   floors: { lsMs: number; cleanMs: number; cleanStorageMs: number; gcMs?: number };
   subjects: Record<string, Measurement>;
@@ -212,18 +212,28 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;
 
     // --- rc's fixed cost: start, load the command, refuse bad input (no request) ---------------------
-    // (Not a closed port: rc retries a refused connection for seconds.)
-    const startupLs = await runRc(['ls', '--json', '--file', path.join(workdir, 'no-such-list.txt')], { cwd: workdir });
-    const startupClean = await runRc(['clean', '--json', 'busybox:1.36'], { cwd: workdir });
-    if (startupLs.exitCode !== 2 || startupClean.exitCode !== 2) throw new Error(`rc start-up probes exited ${startupLs.exitCode} and ${startupClean.exitCode}, expected 2`);
+    // (Not a closed port: rc retries a refused connection for seconds.) Each probe runs twice: the
+    // first run of a command compiles all it uses and writes its code cache, as an installed rc's
+    // first run does; the second is what every later start costs.
+    const probeLs = () => runRc(['ls', '--json', '--file', path.join(workdir, 'no-such-list.txt')], { cwd: workdir });
+    const probeClean = () => runRc(['clean', '--json', 'busybox:1.36'], { cwd: workdir });
+    const firstLs = await probeLs();
+    const firstClean = await probeClean();
+    const startupLs = await probeLs();
+    const startupClean = await probeClean();
+    for (const probe of [firstLs, firstClean, startupLs, startupClean]) {
+      if (probe.exitCode !== 2) throw new Error(`rc start-up probe ${probe.argv.join(' ')} exited ${probe.exitCode}, expected 2`);
+    }
     const startup = {
       lsMs: startupLs.wallMs,
       cleanMs: startupClean.wallMs,
+      firstLsMs: firstLs.wallMs,
+      firstCleanMs: firstClean.wallMs,
       rssMb: mb(Math.max(startupClean.peakRssKb ?? 0, startupLs.peakRssKb ?? 0)),
       lsCpuMs: startupLs.cpuMs,
       cleanCpuMs: startupClean.cpuMs,
     };
-    log(`rc start-up (bad input, exit 2, no request): ls ${startup.lsMs.toFixed(0)} ms, clean ${startup.cleanMs.toFixed(0)} ms, ${startup.rssMb} MB`);
+    log(`rc start-up (bad input, exit 2, no request): ls ${startup.lsMs.toFixed(0)} ms, clean ${startup.cleanMs.toFixed(0)} ms, ${startup.rssMb} MB (first runs, writing the code cache: ${startup.firstLsMs.toFixed(0)} ms, ${startup.firstCleanMs.toFixed(0)} ms)`);
 
     const subjects: Record<string, Measurement> = {};
     const counted = async (run: () => Promise<ProcessResult>): Promise<{ counts: RequestCounts; result: ProcessResult; start: number }> => {

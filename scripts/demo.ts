@@ -8,7 +8,7 @@
  * registry holds exactly what a correct cleanup leaves, and removes everything it made — also
  * when something fails or on Ctrl-C.
  *
- * Needs `npm run build` first (it runs `bin/run.js`, the shipped binary) and `docker-registry`
+ * Needs `npm run build` first (it runs `bin/run.cjs`, the shipped binary) and `docker-registry`
  * on PATH (`./scripts/install-deps.sh`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ import { type RegistryServer, startRegistry } from '../testkit/registry-server.j
 import { pushSeedImages, SEED_TAGS_AFTER, seedCleanupList } from '../testkit/seed-images.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'run.js');
+const bin = path.join(root, 'bin', 'run.cjs');
 
 let registry: RegistryServer | undefined;
 let workdir: string | undefined;
@@ -40,7 +40,7 @@ function note(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Runs `rc …` (the built bin/run.js) in the working directory, output shown as it comes; resolves to its exit code. */
+/** Runs `rc …` (the built bin/run.cjs) in the working directory, output shown as it comes; resolves to its exit code. */
 function rc(args: string[]): Promise<number> {
   header(`$ rc ${args.join(' ')}`);
   return new Promise((resolve, reject) => {

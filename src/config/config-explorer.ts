@@ -1,4 +1,6 @@
+import { pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { importModule } from '../util/import-module.js';
 
 /**
  * TypeScript configs load through jiti: it needs no `typescript` package (cosmiconfig's own
@@ -6,10 +8,13 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
  */
 const loadWithJiti: Loader = async (filepath) => {
   // Loaded only when a TypeScript config is: it is heavy, and most runs never need it.
-  const { createJiti } = await import('jiti');
+  const { createJiti } = await importModule<typeof import('jiti')>('jiti');
   const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
   return jiti.import(filepath, { default: true });
 };
+
+/** JavaScript configs, ES module or CommonJS, by import() as cosmiconfig's own loader does, but through `importModule`. */
+const loadWithImport: Loader = async (filepath) => (await importModule(pathToFileURL(filepath).href)).default;
 
 /**
  * cosmiconfig, set up to search from a directory up to the project root (the first directory
@@ -20,6 +25,6 @@ export function configExplorer(moduleName: string, searchPlaces: string[]) {
   return cosmiconfig(moduleName, {
     searchPlaces,
     searchStrategy: 'project',
-    loaders: { '.ts': loadWithJiti, '.mts': loadWithJiti },
+    loaders: { '.js': loadWithImport, '.mjs': loadWithImport, '.cjs': loadWithImport, '.ts': loadWithJiti, '.mts': loadWithJiti },
   });
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors/input-error.js';
+import { importModule } from '../util/import-module.js';
 import { PluginRegistry } from './plugin-registry.js';
 import type { Plugin } from './types.js';
 
@@ -23,7 +24,7 @@ export async function loadPlugins(entries: Config['plugins'], configFile: string
   const base = configFile ? path.dirname(configFile) : process.cwd();
   // jiti (TypeScript without the typescript package) is loaded only when a plugin is named by path or package.
   const jiti = entries.some((entry) => typeof entry === 'string' || Array.isArray(entry))
-    ? (await import('jiti')).createJiti(path.join(base, 'noop.js'), { interopDefault: true })
+    ? (await importModule<typeof import('jiti')>('jiti')).createJiti(path.join(base, 'noop.js'), { interopDefault: true })
     : undefined;
   const plugins: Plugin[] = [];
   for (const [index, entry] of entries.entries()) {

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { CliResult } from '../support/run-cli.js';
 import type { Workspace } from '../support/workspace.js';
 
-/** What bin/run.js loads: the last file `npm run build` writes before the manifest. */
-const bundleEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bundle/rc.js');
+/** What bin/run.cjs loads: the last file `npm run build` writes before the manifest. */
+const bundleEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bundle/rc.cjs');
 
 /** One `rc` run, kept so a file's last test can search everything `rc` printed. */
 export interface RecordedRun extends CliResult {

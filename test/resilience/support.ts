@@ -11,7 +11,7 @@ export interface RunningRc {
   stderr(): string;
 }
 
-/** Starts `node bin/run.js …` in `cwd` with the environment `runCli` uses; never waits longer than `killAfterMs`. */
+/** Starts `node bin/run.cjs …` in `cwd` with the environment `runCli` uses; never waits longer than `killAfterMs`. */
 export function startRc(args: string[], options: { cwd: string; env?: Record<string, string>; killAfterMs?: number }): RunningRc {
   const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd, env: cliEnvironment(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js');
+export const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.cjs');
 
 export interface CliResult {
   exitCode: number;
@@ -11,7 +11,7 @@ export interface CliResult {
 }
 
 /**
- * Runs the built `rc` exactly as a user would: `node bin/run.js …` in a directory of the
+ * Runs the built `rc` exactly as a user would: `node bin/run.cjs …` in a directory of the
  * test's choosing, with CI set so progress comes as plain lines.
  */
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {

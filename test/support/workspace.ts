@@ -12,7 +12,7 @@ export interface Workspace {
   writeConfig(config: unknown): void;
   rc(...args: string[]): Promise<CliResult>;
   /** `rc` with extra environment variables. */
-  rcWith(env: Record<string, string>, ...args: string[]): Promise<CliResult>;
+  rcWith(env: Record<string, string | undefined>, ...args: string[]): Promise<CliResult>;
   remove(): void;
 }
 

@@ -1,0 +1,14 @@
+/**
+ * `import()` for what rc loads at run time from outside its bundle: config files, plugins, jiti.
+ * `bin/run.cjs` runs the bundle as a script compiled with V8's code cache (src/cli/compile-cache.ts),
+ * and in such a script Node 20 has no `import()` that works: it fails once the code comes from the
+ * cache. So the loader, an ordinary module, provides its own `import()` here, and this uses it.
+ * Anywhere else (tests, a program importing registry-clean) the language's own is used.
+ */
+export function importModule<T = Record<string, unknown>>(specifier: string): Promise<T> {
+  const provided = (globalThis as { [hostImport]?: (specifier: string) => Promise<unknown> })[hostImport];
+  return (provided ? provided(specifier) : import(specifier)) as Promise<T>;
+}
+
+/** Where the loader puts its `import()`: a registered symbol, so the bundle and the loader agree on it without sharing code. */
+export const hostImport = Symbol.for('registry-clean.import');

@@ -1,0 +1,130 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileCacheDir } from '../../src/cli/compile-cache.js';
+import { createWorkspace } from '../support/workspace.js';
+
+/** Cache files of the built bundle (rc.cjs-<node>-<arch>-<size>-<mtime>.<command>[.partial].cache). */
+const cachesIn = (dir: string): string[] => {
+  try {
+    return readdirSync(dir).filter((name) => name.startsWith('rc.cjs-')).sort();
+  } catch {
+    return [];
+  }
+};
+
+describe('V8 code cache of the bundle (bin/run.cjs)', () => {
+  const workspace = createWorkspace();
+  const scratch = mkdtempSync(path.join(tmpdir(), 'rc-compile-cache-'));
+  afterAll(() => {
+    workspace.remove();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  let n = 0;
+  const freshDir = (): string => path.join(scratch, `cache-${++n}`);
+  // A run that fails on bad input (exit 2, nothing reached) and one that succeeds (exit 0), no registry needed.
+  const failing = (env: Record<string, string>) => workspace.rcWith(env, 'ls', '--json', '--file', 'no-such-list.txt');
+  const succeeding = (env: Record<string, string>) => workspace.rcWith(env, 'ls', '--help');
+
+  it('a failed run leaves a partial cache; the next successful run replaces it with a whole one, which later runs use as it is', async () => {
+    const dir = freshDir();
+    const env = { RC_COMPILE_CACHE: dir };
+    expect((await failing(env)).exitCode).toBe(2);
+    expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.ls\.partial\.cache$/)]);
+
+    const help = await succeeding(env);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('List every repository and tag');
+    const [whole] = cachesIn(dir);
+    expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.ls\.cache$/)]);
+    const written = statSync(path.join(dir, whole!));
+
+    // Accepted by V8, the cache is not written again (a refused one would be: a new file by rename).
+    expect((await succeeding(env)).exitCode).toBe(0);
+    expect((await failing(env)).exitCode).toBe(2);
+    expect(cachesIn(dir)).toEqual([whole]);
+    const after = statSync(path.join(dir, whole!));
+    expect([after.ino, after.mtimeMs]).toEqual([written.ino, written.mtimeMs]);
+  });
+
+  it('a corrupt cache changes nothing rc does: V8 refuses it and a good one replaces it', async () => {
+    const dir = freshDir();
+    const env = { RC_COMPILE_CACHE: dir };
+    const without = await succeeding({ RC_COMPILE_CACHE: 'off' });
+    await succeeding(env);
+    const [whole] = cachesIn(dir);
+    const garbage = Buffer.from('not a V8 code cache '.repeat(100));
+    writeFileSync(path.join(dir, whole!), garbage);
+
+    const run = await succeeding(env);
+    expect(run).toEqual(without);
+    const replaced = readFileSync(path.join(dir, whole!));
+    expect(replaced.equals(garbage)).toBe(false);
+    expect(replaced.length).toBeGreaterThan(10_000);
+  });
+
+  it('drops the caches of other builds and leaves everything else in the directory alone', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const stale = 'rc.cjs-v0.0.0-x64-1-1.ls.cache';
+    for (const name of [stale, 'notes.txt', 'other-tool.cache']) writeFileSync(path.join(dir, name), 'x');
+    expect((await succeeding({ RC_COMPILE_CACHE: dir })).exitCode).toBe(0);
+    const names = readdirSync(dir).sort();
+    expect(names).not.toContain(stale);
+    expect(names).toEqual(expect.arrayContaining(['notes.txt', 'other-tool.cache']));
+    expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.ls\.cache$/)]);
+  });
+
+  it('a cache directory that cannot be made changes nothing rc does', async () => {
+    const file = path.join(scratch, 'a-file');
+    writeFileSync(file, '');
+    const without = await failing({ RC_COMPILE_CACHE: 'off' });
+    const run = await failing({ RC_COMPILE_CACHE: path.join(file, 'cache') });
+    expect(run).toEqual(without);
+    expect(run.exitCode).toBe(2);
+  });
+
+  it('goes to $XDG_CACHE_HOME/registry-clean by default, and nowhere with RC_COMPILE_CACHE=off', async () => {
+    const xdg = freshDir();
+    expect((await succeeding({ XDG_CACHE_HOME: xdg, RC_COMPILE_CACHE: 'off' })).exitCode).toBe(0);
+    expect(readdirSync(scratch)).not.toContain(path.basename(xdg));
+    expect((await workspace.rcWith({ XDG_CACHE_HOME: xdg, RC_COMPILE_CACHE: undefined }, 'ls', '--help')).exitCode).toBe(0);
+    expect(cachesIn(path.join(xdg, 'registry-clean'))).toEqual([expect.stringMatching(/\.ls\.cache$/)]);
+  });
+
+  it('loads JavaScript and TypeScript configs and their plugins the same when the code comes from the cache', async () => {
+    const project = createWorkspace();
+    try {
+      const step = (name: string) => `{ name: '${name}', steps: [{ id: '${name}-audit', title: 'Audit for ${name}', after: 'resolve', run() {} }] }`;
+      const configs = {
+        // Through import().
+        'registry-clean.config.mjs': `export default { plugins: [${step('mjs-policy')}] };\n`,
+        // Through jiti, itself imported: TypeScript syntax.
+        'registry-clean.config.ts': `const config: { plugins: object[] } = { plugins: [${step('ts-policy')}] };\nexport default config;\n`,
+      };
+      for (const [file, content] of Object.entries(configs)) {
+        const name = file.endsWith('.ts') ? 'ts-policy' : 'mjs-policy';
+        rmSync(path.join(project.dir, 'registry-clean.config.mjs'), { force: true });
+        writeFileSync(path.join(project.dir, file), content);
+        const env = { RC_COMPILE_CACHE: freshDir() };
+        const fresh = await project.rcWith(env, 'plugins');
+        const cached = await project.rcWith(env, 'plugins');
+        expect(fresh.exitCode).toBe(0);
+        expect(fresh.stdout).toMatch(new RegExp(`${name}-audit +Audit for ${name} +\\[${name}\\]`));
+        expect(cached).toEqual(fresh);
+        expect(cachesIn(env.RC_COMPILE_CACHE)).toEqual([expect.stringMatching(/\.plugins\.cache$/)]);
+      }
+    } finally {
+      project.remove();
+    }
+  });
+
+  it('reads its setting from the environment', () => {
+    const home = () => '/home/op';
+    expect(compileCacheDir({}, home)).toBe('/home/op/.cache/registry-clean');
+    expect(compileCacheDir({ XDG_CACHE_HOME: '/var/cache/op' }, home)).toBe('/var/cache/op/registry-clean');
+    expect(compileCacheDir({ RC_COMPILE_CACHE: '/srv/rc-cache', XDG_CACHE_HOME: '/x' }, home)).toBe('/srv/rc-cache');
+    for (const off of ['off', '0', '', 'false', ' OFF ']) expect(compileCacheDir({ RC_COMPILE_CACHE: off }, home)).toBeUndefined();
+  });
+});
