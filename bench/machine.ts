@@ -67,7 +67,7 @@ export function machineInfo(): MachineInfo {
 
 function distTime(): string | undefined {
   try {
-    return statSync(path.join(repoRoot, 'dist', 'bundle', 'rc.js')).mtime.toISOString();
+    return statSync(path.join(repoRoot, 'dist', 'bundle', 'rc.cjs')).mtime.toISOString();
   } catch {
     return undefined;
   }

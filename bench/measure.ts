@@ -91,7 +91,7 @@ export function runProcess(argv: string[], options: { cwd?: string; env?: NodeJS
  * Runs the built CLI (`bin/run.cjs ARGS`) as a user would, under `/usr/bin/time -v` when
  * it is installed, with a preload that records the process's own VmHWM at exit.
  */
-export async function runRc(args: string[], options: { cwd: string; timeoutMs?: number }): Promise<ProcessResult> {
+export async function runRc(args: string[], options: { cwd: string; timeoutMs?: number; env?: Record<string, string> }): Promise<ProcessResult> {
   const scratch = scratchDir('rc-bench-rss-');
   const rssFile = path.join(scratch, 'rss.json');
   const timeFile = path.join(scratch, 'time.txt');
@@ -107,6 +107,7 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
       CI: 'true',
       NO_COLOR: '1',
       ...(rcCompileCache && { RC_COMPILE_CACHE: rcCompileCache }),
+      ...options.env,
     };
     const result = await runProcess(argv, { cwd: options.cwd, env, timeoutMs: options.timeoutMs });
     let peakRssKb: number | undefined;

@@ -268,7 +268,7 @@ export function renderMarkdown(results: BenchResults): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...subjectRows(main),
     '',
-    `rc's fixed cost (start, load the command, refuse bad input: no request): ls ${ms(main.startup.lsMs)}, clean ${ms(main.startup.cleanMs)}, ${mbText(main.startup.rssMb)} RSS, CPU ${ms(main.startup.lsCpuMs)} / ${ms(main.startup.cleanCpuMs)}. The first run of each command, which compiles it and writes its V8 code cache: ls ${ms(main.startup.firstLsMs)}, clean ${ms(main.startup.firstCleanMs)}.`,
+    `rc's fixed cost (start, load the command, refuse bad input: no request): ls ${ms(main.startup.lsMs)}, clean ${ms(main.startup.cleanMs)}, ${mbText(main.startup.rssMb)} RSS, CPU ${ms(main.startup.lsCpuMs)} / ${ms(main.startup.cleanCpuMs)}. Without V8's code cache (a command's first run, before it writes one): ls ${ms(main.startup.uncachedLsMs)}, clean ${ms(main.startup.uncachedCleanMs)}.`,
     '',
     ...driftLines(main),
     '',

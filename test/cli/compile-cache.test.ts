@@ -23,9 +23,11 @@ describe('V8 code cache of the bundle (bin/run.cjs)', () => {
   });
   let n = 0;
   const freshDir = (): string => path.join(scratch, `cache-${++n}`);
-  // A run that fails on bad input (exit 2, nothing reached) and one that succeeds (exit 0), no registry needed.
-  const failing = (env: Record<string, string>) => workspace.rcWith(env, 'ls', '--json', '--file', 'no-such-list.txt');
-  const succeeding = (env: Record<string, string>) => workspace.rcWith(env, 'ls', '--help');
+  // Runs of `rc ls` that need no registry: one failing on bad input (exit 2, nothing reached), one
+  // succeeding (exit 0) with a list that names no registry.
+  writeFileSync(path.join(workspace.dir, 'empty.txt'), '');
+  const failing = (env: Record<string, string | undefined>) => workspace.rcWith(env, 'ls', '--json', '--file', 'no-such-list.txt');
+  const succeeding = (env: Record<string, string | undefined>) => workspace.rcWith(env, 'ls', '--file', 'empty.txt');
 
   it('a failed run leaves a partial cache; the next successful run replaces it with a whole one, which later runs use as it is', async () => {
     const dir = freshDir();
@@ -33,9 +35,7 @@ describe('V8 code cache of the bundle (bin/run.cjs)', () => {
     expect((await failing(env)).exitCode).toBe(2);
     expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.ls\.partial\.cache$/)]);
 
-    const help = await succeeding(env);
-    expect(help.exitCode).toBe(0);
-    expect(help.stdout).toContain('List every repository and tag');
+    expect((await succeeding(env)).exitCode).toBe(0);
     const [whole] = cachesIn(dir);
     expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.ls\.cache$/)]);
     const written = statSync(path.join(dir, whole!));
@@ -46,6 +46,20 @@ describe('V8 code cache of the bundle (bin/run.cjs)', () => {
     expect(cachesIn(dir)).toEqual([whole]);
     const after = statSync(path.join(dir, whole!));
     expect([after.ino, after.mtimeMs]).toEqual([written.ino, written.mtimeMs]);
+  });
+
+  it('help and version keep a cache of their own: a command\'s cache stays that of its real runs', async () => {
+    const dir = freshDir();
+    const env = { RC_COMPILE_CACHE: dir };
+    expect((await succeeding(env)).exitCode).toBe(0);
+    const [ls] = cachesIn(dir);
+    const before = statSync(path.join(dir, ls!));
+    const help = await workspace.rcWith(env, 'ls', '--help');
+    expect(help.stdout).toContain('List every repository and tag');
+    expect((await workspace.rcWith(env, '--version')).exitCode).toBe(0);
+    expect(cachesIn(dir)).toEqual([expect.stringMatching(/\.help\.cache$/), ls].sort());
+    const after = statSync(path.join(dir, ls!));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
   it('a corrupt cache changes nothing rc does: V8 refuses it and a good one replaces it', async () => {
@@ -89,7 +103,7 @@ describe('V8 code cache of the bundle (bin/run.cjs)', () => {
     const xdg = freshDir();
     expect((await succeeding({ XDG_CACHE_HOME: xdg, RC_COMPILE_CACHE: 'off' })).exitCode).toBe(0);
     expect(readdirSync(scratch)).not.toContain(path.basename(xdg));
-    expect((await workspace.rcWith({ XDG_CACHE_HOME: xdg, RC_COMPILE_CACHE: undefined }, 'ls', '--help')).exitCode).toBe(0);
+    expect((await succeeding({ XDG_CACHE_HOME: xdg, RC_COMPILE_CACHE: undefined })).exitCode).toBe(0);
     expect(cachesIn(path.join(xdg, 'registry-clean'))).toEqual([expect.stringMatching(/\.ls\.cache$/)]);
   });
 
