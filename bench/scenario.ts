@@ -226,18 +226,18 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     warmedUp(await runRc(['clean', '--dry-run', '--no-gc', '--file', warmupList], { cwd: workdir }), 'rc clean --dry-run (warm-up)');
     const probeLs = (env?: Record<string, string>) => runRc(['ls', '--json', '--file', path.join(workdir, 'no-such-list.txt')], { cwd: workdir, env });
     const probeClean = (env?: Record<string, string>) => runRc(['clean', '--json', 'busybox:1.36'], { cwd: workdir, env });
-    const firstLs = await probeLs({ RC_COMPILE_CACHE: 'off' });
-    const firstClean = await probeClean({ RC_COMPILE_CACHE: 'off' });
+    const uncachedLs = await probeLs({ RC_COMPILE_CACHE: 'off' });
+    const uncachedClean = await probeClean({ RC_COMPILE_CACHE: 'off' });
     const startupLs = await probeLs();
     const startupClean = await probeClean();
-    for (const probe of [firstLs, firstClean, startupLs, startupClean]) {
+    for (const probe of [uncachedLs, uncachedClean, startupLs, startupClean]) {
       if (probe.exitCode !== 2) throw new Error(`rc start-up probe ${probe.argv.join(' ')} exited ${probe.exitCode}, expected 2`);
     }
     const startup = {
       lsMs: startupLs.wallMs,
       cleanMs: startupClean.wallMs,
-      uncachedLsMs: firstLs.wallMs,
-      uncachedCleanMs: firstClean.wallMs,
+      uncachedLsMs: uncachedLs.wallMs,
+      uncachedCleanMs: uncachedClean.wallMs,
       rssMb: mb(Math.max(startupClean.peakRssKb ?? 0, startupLs.peakRssKb ?? 0)),
       lsCpuMs: startupLs.cpuMs,
       cleanCpuMs: startupClean.cpuMs,
