@@ -15,7 +15,7 @@ import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
-import { hostImport } from '../util/import-module.js';
+import { provideImport } from '../util/import-module.js';
 
 /**
  * Where caches go: `RC_COMPILE_CACHE` names a directory, or turns caching off with `off` (or `0`,
@@ -64,7 +64,7 @@ export function requireWithCompileCache(file: string, options: CompileCacheOptio
   // In a script from the cache, Node 20's import() fails ("A dynamic import callback was not
   // specified", with or without vm's experimental import options): the bundle imports config
   // files, plugins and jiti through this module's import() instead (src/util/import-module.ts).
-  (globalThis as { [hostImport]?: (specifier: string) => Promise<unknown> })[hostImport] = (specifier) => import(specifier);
+  provideImport((specifier) => import(specifier));
   const module = new Module(file);
   module.filename = file;
   require.cache[file] = module;

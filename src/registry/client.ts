@@ -269,7 +269,7 @@ export class RegistryClient {
   /** Cancels an upload started with `startUpload`; the registry removes its `_uploads/<id>`. */
   async cancelUpload(repository: string, location: URL): Promise<void> {
     // distribution asks for the `delete` action on every DELETE, an upload's included.
-    await this.send('DELETE', pathOf(this.sameOrigin(location)), { scope: deleteScope(repository), ok: [204, 200], absent: [404] });
+    await this.send('DELETE', pathOf(location), { scope: deleteScope(repository), ok: [204, 200], absent: [404] });
   }
 
   /** Uploads a small blob in one request (POST, then PUT with the digest). Returns its digest. */

@@ -1,8 +1,7 @@
-import { type ClientRequestArgs, Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { AgentOptions, Agent as HttpsAgent, RequestOptions as HttpsRequestOptions, request as httpsRequest } from 'node:https';
+import { type AgentOptions, Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 
 export interface HttpPoolOptions {
   /** Most connections kept open to one origin; requests beyond it wait for one to free up. */
@@ -28,11 +27,8 @@ export class HttpAnswer {
 
   /** The first value of a header (`name` in lower case), if it was sent. */
   header(name: string): string | undefined {
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
-    }
-    return undefined;
+    const at = this.find(name, 0);
+    return at < 0 ? undefined : this.rawHeaders[at + 1];
   }
 
   /**
@@ -41,11 +37,17 @@ export class HttpAnswer {
    */
   values(name: string): string[] {
     const found: string[] = [];
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) found.push(raw[i + 1]!);
-    }
+    for (let at = this.find(name, 0); at >= 0; at = this.find(name, at + 2)) found.push(this.rawHeaders[at + 1]!);
     return found;
+  }
+
+  /** Where the header `name` (lower case) is in `rawHeaders` from `from` on, or -1. */
+  private find(name: string, from: number): number {
+    const raw = this.rawHeaders;
+    for (let i = from; i < raw.length; i += 2) {
+      if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return i;
+    }
+    return -1;
   }
 }
 
@@ -84,6 +86,7 @@ export class TransportError extends Error {
 export class HttpPool {
   private readonly http: HttpAgent;
   private https: { agent: HttpsAgent; request: typeof httpsRequest } | undefined;
+  /** What both agents share: keep-alive connections, as many as requests in flight. */
   private readonly agentOptions: AgentOptions;
   /** A new connection that has not completed by then fails with CONNECT_TIMEOUT. */
   private readonly connectMs: number | undefined;
@@ -91,10 +94,10 @@ export class HttpPool {
   constructor(private readonly options: HttpPoolOptions) {
     // An idle connection is closed after 10 s: a proxy in front of the registry may close it first,
     // and a request sent on it just then fails. (A request's own timeout replaces this one while it runs.)
-    this.agentOptions = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS, ...options.tls };
+    this.agentOptions = { keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, timeout: IDLE_TIMEOUT_MS };
     // Only when it is sooner than the request's own timeout, which counts from before connecting too.
     this.connectMs = CONNECT_TIMEOUT_MS < options.timeoutMs ? CONNECT_TIMEOUT_MS : undefined;
-    this.http = new ConnectTimeoutAgent(this.agentOptions, this.connectMs);
+    this.http = limitConnects(new HttpAgent(this.agentOptions), this.connectMs);
   }
 
   /** Scheme, host and port of a URL, worked out once for any number of requests there. */
@@ -149,15 +152,8 @@ export class HttpPool {
   private secure(): { agent: HttpsAgent; request: typeof httpsRequest } {
     if (!this.https) {
       const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
-      const connectMs = this.connectMs;
-      class ConnectTimeoutHttpsAgent extends https.Agent {
-        override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-          const socket = super.createConnection(options, callback);
-          limitConnect(socket, connectMs);
-          return socket;
-        }
-      }
-      this.https = { agent: new ConnectTimeoutHttpsAgent(this.agentOptions), request: https.request };
+      const agent = new https.Agent({ ...this.agentOptions, ...this.options.tls });
+      this.https = { agent: limitConnects(agent, this.connectMs), request: https.request };
     }
     return this.https;
   }
@@ -179,27 +175,22 @@ function notConnected(ms: number): TransportError {
   return new TransportError('CONNECT_TIMEOUT', `could not connect within ${ms / 1000} s`);
 }
 
-/** Fails a connection that is still connecting after `ms`: its request gets CONNECT_TIMEOUT. */
-function limitConnect(socket: Duplex | null | undefined, ms: number | undefined): void {
-  if (!(socket instanceof Socket) || ms === undefined || !socket.connecting) return;
-  const timer = setTimeout(() => socket.destroy(notConnected(ms)), ms);
-  // A TLS socket says `connect` once TCP is up: the handshake counts against the request's timeout.
-  socket.once('connect', () => clearTimeout(timer));
-  socket.once('close', () => clearTimeout(timer));
-}
-
-/** Node's agent, with the connect timeout set on each new connection only: a kept-alive one is connected. */
-class ConnectTimeoutAgent extends HttpAgent {
-  constructor(
-    options: AgentOptions,
-    private readonly connectMs: number | undefined,
-  ) {
-    super(options);
-  }
-
-  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback);
-    limitConnect(socket, this.connectMs);
+/**
+ * The agent, with each connection it makes failing with CONNECT_TIMEOUT if it is still connecting
+ * after `ms`: set where connections are made, so a request on a kept-alive one pays nothing. (A
+ * TLS socket says `connect` once TCP is up: the handshake counts against the request's timeout.)
+ */
+function limitConnects<T extends HttpAgent>(agent: T, ms: number | undefined): T {
+  if (ms === undefined) return agent;
+  const connect = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const socket = connect(options, callback);
+    if (socket instanceof Socket && socket.connecting) {
+      const timer = setTimeout(() => socket.destroy(notConnected(ms)), ms);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    }
     return socket;
-  }
+  };
+  return agent;
 }

@@ -6,9 +6,18 @@
  * Anywhere else (tests, a program importing registry-clean) the language's own is used.
  */
 export function importModule<T = Record<string, unknown>>(specifier: string): Promise<T> {
-  const provided = (globalThis as { [hostImport]?: (specifier: string) => Promise<unknown> })[hostImport];
+  const provided = (globalThis as HostImport)[hostImport];
   return (provided ? provided(specifier) : import(specifier)) as Promise<T>;
 }
 
-/** Where the loader puts its `import()`: a registered symbol, so the bundle and the loader agree on it without sharing code. */
-export const hostImport = Symbol.for('registry-clean.import');
+/** Gives `importModule` the loader's own `import()`. */
+export function provideImport(importer: (specifier: string) => Promise<unknown>): void {
+  (globalThis as HostImport)[hostImport] = importer;
+}
+
+/** A registered symbol on globalThis: the bundle and the loader are bundled apart and share no module. */
+const hostImport = Symbol.for('registry-clean.import');
+
+interface HostImport {
+  [hostImport]?: (specifier: string) => Promise<unknown>;
+}
