@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,12 +56,16 @@ async function makeCa(dir: string, name: string, subject: string): Promise<void>
   );
 }
 
-/** A leaf key and certificate signed by the CA `ca`, with the extensions given. */
+/**
+ * A leaf key and certificate signed by the CA `ca`, with the extensions given. Each leaf gets its
+ * own random serial: leaves are signed in parallel, and `-CAcreateserial` would have them race on
+ * one shared `ca.srl` (one reads it half-written: "Unable to load number from ca.srl").
+ */
 async function makeLeaf(dir: string, name: string, subject: string, ca: string, extensions: string[]): Promise<void> {
   await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
   await openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-sha256', '-extfile', `${name}.ext`],
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', `${name}.crt`, '-days', '2', '-sha256', '-extfile', `${name}.ext`],
     dir,
   );
 }
