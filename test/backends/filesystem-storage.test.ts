@@ -23,13 +23,17 @@ describe('filesystem storage backend', () => {
     const manifest = JSON.stringify({ schemaVersion: 2, annotations: { big: 'é'.repeat(70_000) } });
     writeFileSync(path.join(root, 'repo', 'current', 'link'), link);
     writeFileSync(path.join(root, 'repo', 'manifest'), manifest);
-    const texts = await storage.readTexts!(['repo/current/link', 'repo/manifest', 'repo/missing', 'repo/current/link']);
-    expect(texts).toEqual([link, manifest, null, link]);
+    // Exactly the buffer's size: one more read must find the end of the file.
+    const exact = 'x'.repeat(64 * 1024);
+    writeFileSync(path.join(root, 'repo', 'exact'), exact);
+    const texts = await storage.readTexts!(['repo/current/link', 'repo/manifest', 'repo/missing', 'repo/exact', 'repo/current/link']);
+    expect(texts).toEqual([link, manifest, null, exact, link]);
   });
 
   it('refuses any path that could leave the storage root, and touches nothing outside it', async () => {
     const { storage } = setup();
-    for (const unsafe of ['../outside', 'repo/../../outside', '/etc/hostname', '', '.', 'repo//current']) {
+    // An absolute path names the same file outside the root: were it followed, the test would see it gone.
+    for (const unsafe of ['../outside', 'repo/../../outside', path.join(dir, 'outside'), '', '.', 'repo/..', 'repo//current']) {
       await expect(storage.remove(unsafe), unsafe).rejects.toThrow(/is not a path inside the storage root/);
       await expect(storage.readTexts!([unsafe]), unsafe).rejects.toThrow(/is not a path inside the storage root/);
     }
