@@ -108,7 +108,8 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
         last !== first && last.tags > first.tags
           ? `; a straight line through ${num(first.tags)} tags (${mbText(first.rss)}) and ${num(last.tags)} tags (${mbText(last.rss)}) would give ${mbText(last.rss + Math.max(0, (last.rss - first.rss) / (last.tags - first.tags)) * (RSS_TARGET_TAGS - last.tags))}`
           : '';
-      how = `not measured: this run's largest size is ${num(last.tags)} tags (${mbText(last.rss)})${line}; \`npm run bench -- --rss-scale ${Math.ceil(RSS_TARGET_TAGS / first.tags)} --growth-fill storage\` measures it`;
+      const command = `npm run bench -- --repositories ${main.repositories} --tags ${main.tags} --rss-scale ${Math.ceil(RSS_TARGET_TAGS / main.images)} --growth-fill storage`;
+      how = `not measured: this run's largest size is ${num(last.tags)} tags (${mbText(last.rss)})${line}; \`${command}\` measures it`;
     }
     targets.push({
       target: `peak RSS under ${RSS_TARGET_MB} MB at ${num(RSS_TARGET_TAGS)} tags (rc ls --digests --json, rc clean --no-gc)`,
