@@ -23,7 +23,7 @@ describe('filesystem storage backend', () => {
     const manifest = JSON.stringify({ schemaVersion: 2, annotations: { big: 'é'.repeat(70_000) } });
     writeFileSync(path.join(root, 'repo', 'current', 'link'), link);
     writeFileSync(path.join(root, 'repo', 'manifest'), manifest);
-    // Exactly the buffer's size: one more read must find the end of the file.
+    // Exactly the buffer's size: it fills the buffer, so it is read again whole.
     const exact = 'x'.repeat(64 * 1024);
     writeFileSync(path.join(root, 'repo', 'exact'), exact);
     const texts = await storage.readTexts!(['repo/current/link', 'repo/manifest', 'repo/missing', 'repo/exact', 'repo/current/link']);
