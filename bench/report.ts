@@ -105,7 +105,7 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
       // 133–158 MB, where the line through the first two says 226). Only the 100,000-tag pass decides.
       estimate = Number.NaN;
       const line =
-        last !== first && last.tags > first.tags
+        last.tags > first.tags
           ? `; a straight line through ${num(first.tags)} tags (${mbText(first.rss)}) and ${num(last.tags)} tags (${mbText(last.rss)}) would give ${mbText(last.rss + Math.max(0, (last.rss - first.rss) / (last.tags - first.tags)) * (RSS_TARGET_TAGS - last.tags))}`
           : '';
       const command = `npm run bench -- --repositories ${main.repositories} --tags ${main.tags} --rss-scale ${Math.ceil(RSS_TARGET_TAGS / main.images)} --growth-fill storage`;

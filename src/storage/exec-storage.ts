@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { RunError } from '../errors/run-error.js';
+import { insideRoot } from './inside-root.js';
 import type { StorageBackend, StorageEntry, StorageUsage } from './storage-backend.js';
 import type { CommandResult } from '../process/run-command.js';
 import { lastLines } from '../util/last-lines.js';
@@ -34,14 +34,7 @@ export type Exec = (argv: string[]) => Promise<CommandResult>;
  * host's storage path. Needs a POSIX `sh` there (the official image has busybox).
  */
 export function execStorage(exec: Exec, storageRoot: () => Promise<string>, label: string): StorageBackend {
-  const inside = async (relative: string): Promise<string> => {
-    const root = await storageRoot();
-    const absolute = path.posix.resolve(root, relative);
-    if (absolute === root || !absolute.startsWith(`${root}/`)) {
-      throw new RunError(`refusing to touch ${absolute}: it is not inside the storage root ${root}`);
-    }
-    return absolute;
-  };
+  const inside = async (relative: string): Promise<string> => insideRoot(await storageRoot(), relative);
   const sh = (script: string, args: string[]) => exec(['sh', '-c', script, 'sh', ...args]);
   const fail = (action: string, relative: string, output: string) =>
     new RunError(`cannot ${action} ${relative} in ${label}: ${lastLines(output)}`);

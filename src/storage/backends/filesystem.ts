@@ -8,6 +8,7 @@ import { toArgv } from '../../process/run-command.js';
 import { defineBackend } from '../../plugins/define.js';
 import { nonEmptyString } from '../../config/non-empty-string.js';
 import { localCommandsRuntime } from '../../runtime/local-commands.js';
+import { insideRoot } from '../inside-root.js';
 import type { StorageBackend, StorageEntry } from '../storage-backend.js';
 import '../../config/zod-locale.js';
 
@@ -43,18 +44,7 @@ export const filesystemBackend = defineBackend({
 const readChunk = 64;
 
 export function filesystemStorage(root: string): StorageBackend {
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  /**
-   * Absolute path inside the root; an absolute path, an empty, `.` or `..` segment (anything
-   * that could leave the root, or name the root itself) is refused. Checked by pattern, not with
-   * `path.resolve`, which was a fifth of the cost of reading a link file.
-   */
-  const inside = (relative: string): string => {
-    if (unsafeRelative.test(relative)) {
-      throw new RunError(`refusing to touch ${JSON.stringify(relative)}: it is not a path inside the storage root ${root}`);
-    }
-    return prefix + relative;
-  };
+  const inside = (relative: string): string => insideRoot(root, relative);
   return {
     description: `filesystem ${root}`,
     async list(relative) {
@@ -135,9 +125,6 @@ export function filesystemStorage(root: string): StorageBackend {
     },
   };
 }
-
-/** An absolute path, or an empty, `.` or `..` segment, or a NUL byte. */
-const unsafeRelative = /(?:^|\/)\.{0,2}(?:\/|$)|\0/;
 
 /** Shared by every small read; link files are 71 bytes, manifests a few KB. */
 let readBuffer: Buffer | undefined;
