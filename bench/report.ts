@@ -120,13 +120,17 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
   return targets;
 }
 
-/** How fast the registry answered right after each timed run, against the ceiling the floors start from. */
+/** How fast the registry answered right after each timed run, against the same burst right after the rates the floors come from. */
 function driftLines(scenario: ScenarioResult): string[] {
   const measured = Object.entries(scenario.subjects).filter(([, s]) => s.ceilingAfterRuns?.length);
   if (measured.length === 0) return [];
   const runs = measured.map(([name, s]) => `${name}: ${(s.ceilingAfterRuns ?? []).map((r) => num(r)).join(', ')}`).join('; ');
+  // Results written before the reference bursts existed scaled by the ceiling itself.
+  const reference = scenario.driftReference
+    ? `a burst of HEADs (HEAD/s) right after the ceiling: ${num(scenario.driftReference.listing)} (the listings' reference); right after the minimal client's clean: ${num(scenario.driftReference.clean)} (the cleans' reference)`
+    : `HEAD ceiling ${num(scenario.ceiling.head.perSecond)}/s at the start`;
   return [
-    `The registry's speed drifts on a shared machine, so each floor is scaled by it: HEAD ceiling ${num(scenario.ceiling.head.perSecond)}/s at the start, and right after each timed run (HEAD/s) ${runs}. A subject's floor is the median of its runs' floors.`,
+    `The registry's speed drifts on a shared machine, so each floor is scaled by it: ${reference}; the same burst right after each timed run: ${runs}. A subject's floor is the median of its runs' floors.`,
   ];
 }
 

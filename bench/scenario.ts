@@ -41,7 +41,7 @@ export interface Measurement {
   required?: number;
   /** The floor: at the registry's rate re-measured after each timed run, the median of those runs' floors. */
   floorMs?: number;
-  /** HEAD requests per second the registry answered right after each timed run (the floors scale with it). */
+  /** HEAD requests per second the registry answered right after each timed run (the floors scale with it, against `driftReference`). */
   ceilingAfterRuns?: number[];
   /** Items actually run when sampled (the figures are extrapolated to every deleted tag). */
   sample?: number;
@@ -56,6 +56,12 @@ export interface ScenarioResult {
   concurrency: number;
   fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' | 'storage' };
   ceiling: { head: RateResult; tagsList: RateResult };
+  /**
+   * HEADs per second of the drift burst right after the rates each floor comes from: the
+   * ceiling's (listing floors) and the minimal client's clean (clean floors). A timed run's floor
+   * scales by the reference over the same burst right after that run. (Absent from results written before 2026-12-06.)
+   */
+  driftReference?: { listing: number; clean: number };
   /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
   minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
   startup: { lsMs: number; cleanMs: number; uncachedLsMs: number; uncachedCleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
@@ -195,14 +201,24 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const headRate = ceilingHead.perSecond / 1000;
     // The registry's speed drifts on a shared machine: minutes apart, the same requests ran 30% slower.
     // So right after each timed run a burst of HEADs re-measures it, and that run's floor scales by
-    // how much slower (or faster) the registry answers then than at the ceiling above.
+    // how much slower (or faster) the registry answers then than when the floor's rates were measured.
+    // "Then" is a burst of the same shape, on the same paths, right after those rates: a burst is
+    // not a ceiling run (1,000 requests on a long-lived client against 5,000 on a fresh one), and a
+    // registry just restarted is not one that has answered for minutes.
     const driftClient = new MinimalClient(registry.url, C);
     cleanups.push(() => driftClient.close());
-    const slowdownNow = async (paths: readonly string[]): Promise<{ perSecond: number; slowdown: number }> => {
+    const burstRate = async (paths: readonly string[]): Promise<number> => {
       const burst = await driftClient.run(heads(cycle(paths, Math.max(1000, C * 40))), [200]);
       if (burst.unexpected) throw new Error('drift check: the registry answered unexpectedly');
-      return { perSecond: burst.perSecond, slowdown: ceilingHead.perSecond / burst.perSecond };
+      return burst.perSecond;
     };
+    /** How much slower the registry answers now than `reference` (a burst's rate), and its rate now. */
+    const slowdownNow = async (paths: readonly string[], reference: number): Promise<{ perSecond: number; slowdown: number }> => {
+      const perSecond = await burstRate(paths);
+      return { perSecond, slowdown: reference / perSecond };
+    };
+    // The listing's floor comes from the ceiling's rates: its reference is a burst right after them.
+    const listingReference = await burstRate(headPaths);
     const driftFields = (floors: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'ceilingAfterRuns'> => ({
       floorMs: median(floors),
       ceilingAfterRuns: rates.map((r) => Math.round(r)),
@@ -264,7 +280,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const lsRates: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const result = await runRc(lsArgs(registry.host), { cwd: workdir });
-      const drift = await slowdownNow(headPaths);
+      const drift = await slowdownNow(headPaths, listingReference);
       lsFloors.push(lsFloor * drift.slowdown);
       lsRates.push(drift.perSecond);
       check(result, 'rc ls');
@@ -300,7 +316,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const coldRates: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const run = await runNodeScript(path.join(repoRoot, 'bench', 'cold-minimal-ls.mjs'), [registry.url, String(C)]);
-      const drift = await slowdownNow(headPaths);
+      const drift = await slowdownNow(headPaths, listingReference);
       coldFloors.push(lsFloor * drift.slowdown);
       coldRates.push(drift.perSecond);
       const counted = JSON.parse(run.result.stdout || '{}') as { tags?: number; digests?: number };
@@ -325,6 +341,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await snapshot.restore();
     const minimal = await minimalSafeClean(registry, fill.repositories, doomed, C);
     await expectRemaining(doomed, 'minimal client');
+    // The tags a clean keeps: what the drift check after a clean can HEAD. The clean floors come
+    // from the minimal client's DELETE rate: their reference is a burst right after its clean, on a
+    // registry in the very state each later clean leaves it in.
+    const doomedSet = new Set(doomed);
+    const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
+    const cleanReference = await burstRate(keptPaths);
     log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
     let gcMs: number | undefined;
     let restartMs: number | undefined;
@@ -371,9 +393,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    // The tags a clean keeps: what the drift check after a clean can HEAD.
-    const doomedSet = new Set(doomed);
-    const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
     /** `floor.at(slowdown)`: the floor when the registry answers `slowdown` times slower than at the ceiling. */
     const cleanSubject = async (name: string, extra: string[], floor: { at: (slowdown: number) => number | undefined; required: number }, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
@@ -386,7 +405,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         check(result, name);
         await expectRemaining(doomed, name);
         runs.push(result);
-        const drift = await slowdownNow(keptPaths);
+        const drift = await slowdownNow(keptPaths, cleanReference);
         const at = floor.at(drift.slowdown);
         if (at !== undefined) floors.push(at);
         rates.push(drift.perSecond);
@@ -510,6 +529,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       concurrency: C,
       fill: { ms: fillMs, imagesPerSecond: (R * T) / (fillMs / 1000), kind: options.fill },
       ceiling: { head: ceilingHead, tagsList: ceilingTags },
+      driftReference: { listing: listingReference, clean: cleanReference },
       minimal: { ...minimal, ...(gcMs !== undefined && { gcMs }), ...(restartMs !== undefined && { restartMs }) },
       startup,
       floors: { lsMs: lsFloor, cleanMs: cleanFloor, cleanStorageMs: cleanStorageFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },

@@ -13,7 +13,8 @@
  * See README, Performance, for the measurements behind each choice.
  */
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,18 +22,64 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20.19', minifyWhitespace: true, minifySyntax: true, logLevel: 'warning' };
+const shims = path.join(root, 'scripts', 'bundle-shims');
+const require = createRequire(import.meta.url);
+
+/** Built-ins that modules every command loads require for code few runs reach: loaded on first use (see the shim). */
+const lazyBuiltins = /^(node:)?(crypto|perf_hooks|readline)$/;
+const lazyBuiltinsPlugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: lazyBuiltins }, (args) =>
+      // The shim's own require of the module is the real one.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({
+      contents: (await readFile(path.join(shims, 'lazy-builtin.cjs'), 'utf8'))
+        .replace('require(__lazyBuiltin)', `require(${JSON.stringify(`node:${args.path}`)})`)
+        .replace('= __lazyBuiltinKeys', `= ${JSON.stringify(Object.getOwnPropertyNames(require(`node:${args.path}`)))}`),
+      loader: 'js',
+      resolveDir: shims,
+    }));
+  },
+};
+
+/**
+ * esbuild writes ASCII, except inside regular expressions and String.raw templates. A single
+ * other character makes V8 hold the whole 1.3 MB source as two bytes a character: 1.3 MB more
+ * memory, and slower to hash and scan at every start. ansis has one (a raw CSI, U+009B, in a
+ * regular expression), written here as an escape; any new one fails the build.
+ */
+const asciiPlugin = {
+  name: 'ascii-source',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]ansis[\\/]index\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replaceAll('\u009b', '\\u009b'),
+      loader: 'js',
+    }));
+  },
+};
+const ensureAscii = async (file) => {
+  const text = await readFile(file, 'latin1');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at >= 0) throw new Error(`${file} has a non-ASCII byte at offset ${at} (…${text.slice(Math.max(0, at - 60), at + 20)}…): escape it in scripts/bundle.mjs (asciiPlugin)`);
+};
+
 await build({
   ...common,
   entryPoints: [path.join(root, 'dist', 'rc.js')],
   outfile: path.join(outdir, 'rc.cjs'),
   external: ['typescript', 'jiti'],
+  plugins: [lazyBuiltinsPlugin, asciiPlugin],
   // The sources are ES modules: `import.meta.url` is the bundle's own URL. And oclif checks the
   // Node version against its own package.json, which a bundle cannot find: the check loads semver
   // (8 ms of every start) and then fails silently. npm checks `engines`.
   define: { 'import.meta.url': '__rcModuleUrl', 'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"' },
   banner: { js: "const __rcModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // oclif's logger loads `debug`, which loads Node's tty module: only when DEBUG asks for its output.
-  alias: { debug: path.join(root, 'scripts', 'bundle-shims', 'debug.cjs') },
+  alias: { debug: path.join(shims, 'debug.cjs') },
 });
 await build({ ...common, entryPoints: [path.join(root, 'dist', 'cli', 'compile-cache.js')], outfile: path.join(outdir, 'compile-cache.cjs') });
+await ensureAscii(path.join(outdir, 'rc.cjs'));
+await ensureAscii(path.join(outdir, 'compile-cache.cjs'));
 console.log('bundle: dist/bundle/rc.cjs, dist/bundle/compile-cache.cjs');

@@ -10,6 +10,7 @@
  * cache costs the time it would have saved and nothing else. Bundled on its own into
  * `dist/bundle/compile-cache.cjs`, so that loading it loads nothing else.
  */
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -55,7 +56,10 @@ export function requireWithCompileCache(file: string, options: CompileCacheOptio
   const partial = path.join(options.dir, `${key}.${command}.partial.cache`);
   const found = readIfAny(whole) ?? readIfAny(partial);
 
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  // The build keeps the bundle ASCII (scripts/bundle.mjs): read as Latin-1 it is the same text,
+  // in half the time of decoding it as UTF-8 (10 ms against 20 on a 2-core VM).
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // Node's own CommonJS wrapper, so the bundle runs exactly as `require` would run it.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n});`, {
     filename: file,

@@ -201,10 +201,15 @@ export class RegistryClient {
    * Whether deletion is enabled and whether tags can be deleted on their own, learned from two
    * DELETEs that cannot match anything: the all-zero digest (404 enabled, 405 disabled) and a
    * random tag name (400 DIGEST_INVALID on 2.x, which has no tag delete; 404 on 3.x, which has).
+   * Both at once: neither can change anything, and the run waits for them before its first change.
    */
   async deletionSupport(repository: string): Promise<DeletionSupport> {
     const digestPath = `/v2/${repository}/manifests/${zeroDigest}`;
-    const byDigest = await this.raw('DELETE', digestPath, { scope: deleteScope(repository) });
+    const tagPath = `/v2/${repository}/manifests/rc-probe-${randomUUID()}`;
+    const [byDigest, byTag] = await Promise.all([
+      this.raw('DELETE', digestPath, { scope: deleteScope(repository) }),
+      this.raw('DELETE', tagPath, { scope: deleteScope(repository) }),
+    ]);
     const digestCode = registryErrorCode(byDigest.body.toString('utf8'));
     if (byDigest.status === 405 && digestCode === 'UNSUPPORTED') return { deleteEnabled: false, tagDelete: false };
     if (byDigest.status === 405) {
@@ -217,8 +222,6 @@ export class RegistryClient {
       });
     }
     this.expectStatus('DELETE', digestPath, byDigest, [404]);
-    const tagPath = `/v2/${repository}/manifests/rc-probe-${randomUUID()}`;
-    const byTag = await this.raw('DELETE', tagPath, { scope: deleteScope(repository) });
     const tagCode = registryErrorCode(byTag.body.toString('utf8'));
     if (byTag.status === 400 && tagCode === 'DIGEST_INVALID') return { deleteEnabled: true, tagDelete: false };
     // OCI 1.1: a registry without tag delete may also answer 400 or 405.

@@ -28,38 +28,53 @@ export const verifyImagesStep: Step<CleanContext> = {
       await recoverRegistry(ctx, target, io);
       await target.client.ping();
     }
-    await mapLimit(
-      repositories,
-      ctx.options.concurrency,
-      async ({ registry, repository, images }) => {
-        const client = ctx.registries.get(registry)!.client;
-        const tags = await client.tags(repository);
-        const tagSet = new Set(tags ?? []);
-        for (const image of images) {
-          if (tags === null) settle(image, 'absent', `repository ${repository} does not exist`);
-          else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
-          else if (image.ref.digest !== undefined && (await client.headManifest(repository, image.ref.digest)) === null) {
-            settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
+    // Each registry is probed on the first repository found to hold a listed image, while the
+    // others are still being listed (a probe is three round trips one after the other).
+    const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
+    try {
+      await mapLimit(
+        repositories,
+        ctx.options.concurrency,
+        async ({ registry, repository, images }) => {
+          const target = ctx.registries.get(registry)!;
+          const tags = await target.client.tags(repository);
+          const tagSet = new Set(tags ?? []);
+          for (const image of images) {
+            if (tags === null) settle(image, 'absent', `repository ${repository} does not exist`);
+            else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
+            else if (image.ref.digest !== undefined && (await target.client.headManifest(repository, image.ref.digest)) === null) {
+              settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
+            }
           }
-        }
-        ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
-        io.progress(++done, repositories.length);
-      },
-      ctx.signal,
-    );
-    for (const target of ctx.registries.values()) {
-      const probe = ctx.images.find((i) => i.ref.registry === target.host && i.status === 'pending')?.ref.repository;
-      if (!probe) continue;
-      target.support = await target.client.deletionSupport(probe);
-      if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
-      // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
-      if (!ctx.options.dryRun) await confirmStorage(target, probe);
-      await refuseUntaggedSweepOfIndexes(ctx, target);
+          ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
+          if (!probes.has(registry) && images.some((i) => i.status === 'pending')) {
+            probes.set(registry, probeRegistry(ctx, target, repository).then(() => undefined, (error: unknown) => ({ failed: error })));
+          }
+          io.progress(++done, repositories.length);
+        },
+        ctx.signal,
+      );
+    } finally {
+      // Whatever failed, no probe is left running (its upload is cancelled and cleared away).
+      await Promise.all(probes.values());
+    }
+    for (const [host, probe] of probes) {
+      const outcome = await probe;
+      if (outcome) throw outcome.failed;
+      await refuseUntaggedSweepOfIndexes(ctx, ctx.registries.get(host)!);
     }
     const present = ctx.images.filter((i) => i.status === 'pending').length;
     io.title(`Check which images exist: ${present} present, ${ctx.images.length - present} absent`);
   },
 };
+
+/** Before any change: the registry allows deletion, and the configured storage is its own. */
+async function probeRegistry(ctx: CleanContext, target: RegistryTarget, repository: string): Promise<void> {
+  target.support = await target.client.deletionSupport(repository);
+  if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
+  // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
+  if (!ctx.options.dryRun) await confirmStorage(target, repository);
+}
 
 function deletionDisabled(host: string): RunError {
   return new RunError(`registry ${host} has deletion disabled (405 UNSUPPORTED); nothing was changed`, {
