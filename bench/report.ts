@@ -60,9 +60,11 @@ export function computeTargets(main: ScenarioResult, scaled: ScenarioResult | un
     const net = (m.wallMs - startup) / m.floorMs;
     const other = reference ? s[reference] : undefined;
     const beside = other?.floorMs ? `; ${reference} ${ratio(other.wallMs / other.floorMs)}` : '';
+    // How the floor was scaled until the evening of 2026-12-06, so that the change can be judged.
+    const asBefore = m.floorByCeilingMs ? `; ${ratio(m.wallMs / m.floorByCeilingMs)} with the floor scaled against the ceiling run instead (${ms(m.floorByCeilingMs)})` : '';
     targets.push({
       target: `${name} within 1.5x of the floor`,
-      measured: `${ratio(raw)} (${ms(m.wallMs)} vs floor ${ms(m.floorMs)}); ${ratio(net)} without rc's ${ms(startup)} start-up${beside}`,
+      measured: `${ratio(raw)} (${ms(m.wallMs)} vs floor ${ms(m.floorMs)}); ${ratio(net)} without rc's ${ms(startup)} start-up${beside}${asBefore}`,
       met: raw <= 1.5,
     });
   };
@@ -125,12 +127,13 @@ function driftLines(scenario: ScenarioResult): string[] {
   const measured = Object.entries(scenario.subjects).filter(([, s]) => s.ceilingAfterRuns?.length);
   if (measured.length === 0) return [];
   const runs = measured.map(([name, s]) => `${name}: ${(s.ceilingAfterRuns ?? []).map((r) => num(r)).join(', ')}`).join('; ');
-  // Results written before the reference bursts existed scaled by the ceiling itself.
-  const reference = scenario.driftReference
-    ? `a burst of HEADs (HEAD/s) right after the ceiling: ${num(scenario.driftReference.listing)} (the listings' reference); right after the minimal client's clean: ${num(scenario.driftReference.clean)} (the cleans' reference)`
+  // Results written before the references existed scaled by the ceiling itself.
+  const r = scenario.driftReference;
+  const reference = r
+    ? `references (HEAD/s, the median of three bursts after one to warm up) right after the ceiling: ${num(r.listing)}, for the listing floor and the tags/list and HEAD parts of the clean floors; right after the minimal client's clean: ${num(r.clean)}, for their DELETE part${r.gc === undefined ? '' : `; right after its garbage collection and restart: ${num(r.gc)}, for the GC run`}`
     : `HEAD ceiling ${num(scenario.ceiling.head.perSecond)}/s at the start`;
   return [
-    `The registry's speed drifts on a shared machine, so each floor is scaled by it: ${reference}; the same burst right after each timed run: ${runs}. A subject's floor is the median of its runs' floors.`,
+    `The registry's speed drifts on a shared machine, so each floor is scaled by it: ${reference}; a burst right after each timed run: ${runs}. A subject's floor is the median of its runs' floors.`,
   ];
 }
 

@@ -41,6 +41,8 @@ export interface Measurement {
   required?: number;
   /** The floor: at the registry's rate re-measured after each timed run, the median of those runs' floors. */
   floorMs?: number;
+  /** The same floor scaled against the ceiling run instead of the references, as before the evening of 2026-12-06. */
+  floorByCeilingMs?: number;
   /** HEAD requests per second the registry answered right after each timed run (the floors scale with it, against `driftReference`). */
   ceilingAfterRuns?: number[];
   /** Items actually run when sampled (the figures are extrapolated to every deleted tag). */
@@ -57,11 +59,13 @@ export interface ScenarioResult {
   fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' | 'storage' };
   ceiling: { head: RateResult; tagsList: RateResult };
   /**
-   * HEADs per second of the drift burst right after the rates each floor comes from: the
-   * ceiling's (listing floors) and the minimal client's clean (clean floors). A timed run's floor
-   * scales by the reference over the same burst right after that run. (Absent from results written before 2026-12-06.)
+   * HEADs per second of the drift bursts (median of three) right after the rates the floors come
+   * from: the ceiling's (the listing floor, and the tags/list and HEAD parts of the clean floors),
+   * the minimal client's clean (their DELETE part), and its GC and restart (the GC run's floor).
+   * Each part of a timed run's floor scales by its reference over the burst right after that run.
+   * (Absent from results written before the evening of 2026-12-06.)
    */
-  driftReference?: { listing: number; clean: number };
+  driftReference?: { listing: number; clean: number; gc?: number };
   /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
   minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
   startup: { lsMs: number; cleanMs: number; uncachedLsMs: number; uncachedCleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
@@ -200,11 +204,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const tagsRate = ceilingTags.perSecond / 1000;
     const headRate = ceilingHead.perSecond / 1000;
     // The registry's speed drifts on a shared machine: minutes apart, the same requests ran 30% slower.
-    // So right after each timed run a burst of HEADs re-measures it, and that run's floor scales by
-    // how much slower (or faster) the registry answers then than when the floor's rates were measured.
-    // "Then" is a burst of the same shape, on the same paths, right after those rates: a burst is
-    // not a ceiling run (1,000 requests on a long-lived client against 5,000 on a fresh one), and a
-    // registry just restarted is not one that has answered for minutes.
+    // So right after each timed run a burst of HEADs re-measures it, and each part of that run's floor
+    // scales by how much slower (or faster) the registry answers then than when that part's rate was
+    // measured. "Then" is a reference taken with the same bursts, on the same paths, right after those
+    // rates: the ceiling run itself is no burst (a client of its own, 5,000 requests or one per tag),
+    // and a registry just restarted is not one that has answered for minutes.
     const driftClient = new MinimalClient(registry.url, C);
     cleanups.push(() => driftClient.close());
     const burstRate = async (paths: readonly string[]): Promise<number> => {
@@ -212,15 +216,18 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       if (burst.unexpected) throw new Error('drift check: the registry answered unexpectedly');
       return burst.perSecond;
     };
-    /** How much slower the registry answers now than `reference` (a burst's rate), and its rate now. */
-    const slowdownNow = async (paths: readonly string[], reference: number): Promise<{ perSecond: number; slowdown: number }> => {
-      const perSecond = await burstRate(paths);
-      return { perSecond, slowdown: reference / perSecond };
+    /** A reference: one burst to warm up (its connections may be new), then the median of three. */
+    const referenceRate = async (paths: readonly string[]): Promise<number> => {
+      await burstRate(paths);
+      const rates: number[] = [];
+      for (let i = 0; i < 3; i++) rates.push(await burstRate(paths));
+      return median(rates);
     };
-    // The listing's floor comes from the ceiling's rates: its reference is a burst right after them.
-    const listingReference = await burstRate(headPaths);
-    const driftFields = (floors: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'ceilingAfterRuns'> => ({
+    // The listing floor, and the tags/list and HEAD parts of the clean floors, come from the ceiling's rates.
+    const listingReference = await referenceRate(headPaths);
+    const driftFields = (floors: number[], byCeiling: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
       floorMs: median(floors),
+      floorByCeilingMs: median(byCeiling),
       ceilingAfterRuns: rates.map((r) => Math.round(r)),
     });
     const catalogPages = Math.ceil(R / 1000);
@@ -278,11 +285,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const lsRuns: ProcessResult[] = [];
     const lsFloors: number[] = [];
     const lsRates: number[] = [];
+    const lsByCeiling: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const result = await runRc(lsArgs(registry.host), { cwd: workdir });
-      const drift = await slowdownNow(headPaths, listingReference);
-      lsFloors.push(lsFloor * drift.slowdown);
-      lsRates.push(drift.perSecond);
+      const now = await burstRate(headPaths);
+      lsFloors.push((lsFloor * listingReference) / now);
+      lsByCeiling.push((lsFloor * ceilingHead.perSecond) / now);
+      lsRates.push(now);
       check(result, 'rc ls');
       const listing = JSON.parse(result.stdout) as { registries: Array<{ repositories: Array<{ tags: Array<{ digest?: string }> }> }> };
       const listed = listing.registries[0]?.repositories.flatMap((r) => r.tags) ?? [];
@@ -300,7 +309,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       peakRssMb: mb(Math.max(...lsRuns.map((r) => r.peakRssKb ?? 0))),
       timeMaxRssMb: mb(Math.max(...lsRuns.map((r) => r.timeMaxRssKb ?? 0))),
       required: lsRequired,
-      ...driftFields(lsFloors, lsRates),
+      ...driftFields(lsFloors, lsByCeiling, lsRates),
     };
     if (options.full) {
       const { counts, result, start } = await counted(() => runRc(lsArgs(proxy.host), { cwd: workdir }));
@@ -314,11 +323,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const coldRuns: Array<Awaited<ReturnType<typeof runNodeScript>>> = [];
     const coldFloors: number[] = [];
     const coldRates: number[] = [];
+    const coldByCeiling: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const run = await runNodeScript(path.join(repoRoot, 'bench', 'cold-minimal-ls.mjs'), [registry.url, String(C)]);
-      const drift = await slowdownNow(headPaths, listingReference);
-      coldFloors.push(lsFloor * drift.slowdown);
-      coldRates.push(drift.perSecond);
+      const now = await burstRate(headPaths);
+      coldFloors.push((lsFloor * listingReference) / now);
+      coldByCeiling.push((lsFloor * ceilingHead.perSecond) / now);
+      coldRates.push(now);
       const counted = JSON.parse(run.result.stdout || '{}') as { tags?: number; digests?: number };
       if (run.result.exitCode !== 0 || counted.tags !== R * T || counted.digests !== R * T) {
         throw new Error(`cold minimal ls: exit ${run.result.exitCode}, ${run.result.stdout.trim()} ${run.result.stderr.slice(-1000)}`);
@@ -333,7 +344,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ...(coldMedian.cpuMs !== undefined && { cpuMs: coldMedian.cpuMs }),
       ...(coldMedian.maxRssKb !== undefined && { peakRssMb: mb(coldMedian.maxRssKb) }),
       required: lsRequired,
-      ...driftFields(coldFloors, coldRates),
+      ...driftFields(coldFloors, coldByCeiling, coldRates),
     };
     log(`minimal client, cold process, ls --digests: ${(coldWall / 1000).toFixed(2)} s`);
 
@@ -341,15 +352,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await snapshot.restore();
     const minimal = await minimalSafeClean(registry, fill.repositories, doomed, C);
     await expectRemaining(doomed, 'minimal client');
-    // The tags a clean keeps: what the drift check after a clean can HEAD. The clean floors come
-    // from the minimal client's DELETE rate: their reference is a burst right after its clean, on a
-    // registry in the very state each later clean leaves it in.
+    // The tags a clean keeps: what the drift check after a clean can HEAD. The DELETE part of the
+    // clean floors comes from the minimal client's clean: its reference is taken right after it, on
+    // a registry in the very state each later clean leaves it in.
     const doomedSet = new Set(doomed);
     const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
-    const cleanReference = await burstRate(keptPaths);
+    const cleanReference = await referenceRate(keptPaths);
     log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
     let gcMs: number | undefined;
     let restartMs: number | undefined;
+    let gcReference: number | undefined;
     if (options.gc) {
       const gcStart = performance.now();
       const gc = await runProcess(['docker-registry', 'garbage-collect', registry.configPath]);
@@ -359,6 +371,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       await registry.restart();
       restartMs = performance.now() - restartStart;
       log(`minimal: garbage-collect ${(gcMs / 1000).toFixed(2)} s, restart until /v2/ answers ${(restartMs / 1000).toFixed(2)} s`);
+      // rc's GC run ends with a restart too: its burst meets a registry just started, and so does this one.
+      gcReference = await referenceRate(keptPaths);
     }
 
     // --- floors ----------------------------------------------------------------------------------
@@ -368,11 +382,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // per tag of an affected repository: 1 HEAD (its digest: siblings must be known); per digest: 1 DELETE.
     const cleanConstant = 5;
     const cleanRequired = cleanConstant + 2 * R + R * T + D;
-    const cleanFloor = (cleanConstant + 2 * R) / tagsRate + (R * T) / headRate + D / deleteRate;
+    const tagsPartMs = (cleanConstant + 2 * R) / tagsRate;
+    const headPartMs = (R * T) / headRate;
+    const deletePartMs = D / deleteRate;
+    const cleanFloor = tagsPartMs + headPartMs + deletePartMs;
     // With storage proven to be the registry's own (the upload probe), a tag's digest is read where the
     // registry itself reads it: no HEAD per tag. That is rc's clean with a storage backend.
     const cleanStorageRequired = cleanConstant + 2 * R + D;
-    const cleanStorageFloor = (cleanConstant + 2 * R) / tagsRate + D / deleteRate;
+    const cleanStorageFloor = tagsPartMs + deletePartMs;
     const gcFloor = gcMs !== undefined && restartMs !== undefined ? cleanStorageFloor + gcMs + restartMs : undefined;
 
     // --- rc clean -----------------------------------------------------------------------------------
@@ -393,10 +410,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    /** `floor.at(slowdown)`: the floor when the registry answers `slowdown` times slower than at the ceiling. */
-    const cleanSubject = async (name: string, extra: string[], floor: { at: (slowdown: number) => number | undefined; required: number }, count: boolean): Promise<void> => {
+    /**
+     * `floor.at(rate)`: the floor when the burst right after a run answers at `rate` HEADs a second;
+     * `floor.byCeiling(rate)`: the same scaled as before 2026-12-06 evening, against the ceiling run.
+     */
+    interface Floor {
+      at: (rate: number) => number | undefined;
+      byCeiling: (rate: number) => number | undefined;
+      required: number;
+    }
+    const cleanSubject = async (name: string, extra: string[], floor: Floor, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
       const floors: number[] = [];
+      const byCeiling: number[] = [];
       const rates: number[] = [];
       for (let i = 0; i < options.runs; i++) {
         await snapshot.restore();
@@ -405,10 +431,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         check(result, name);
         await expectRemaining(doomed, name);
         runs.push(result);
-        const drift = await slowdownNow(keptPaths, cleanReference);
-        const at = floor.at(drift.slowdown);
+        const now = await burstRate(keptPaths);
+        const at = floor.at(now);
+        const old = floor.byCeiling(now);
         if (at !== undefined) floors.push(at);
-        rates.push(drift.perSecond);
+        if (old !== undefined) byCeiling.push(old);
+        rates.push(now);
       }
       const { run: medianRun, wallMs } = nearestMedian(runs, (r) => r.wallMs);
       const measurement: Measurement = {
@@ -422,7 +450,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
         timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
         required: floor.required,
-        ...(floors.length > 0 ? driftFields(floors, rates) : { ceilingAfterRuns: rates.map((r) => Math.round(r)) }),
+        ...(floors.length > 0 ? driftFields(floors, byCeiling, rates) : { ceilingAfterRuns: rates.map((r) => Math.round(r)) }),
       };
       if (count) {
         await snapshot.restore();
@@ -436,11 +464,46 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       subjects[name] = measurement;
       log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
     };
-    await cleanSubject('rc clean --no-gc', ['--no-gc'], { at: (slowdown) => cleanStorageFloor * slowdown, required: cleanStorageRequired }, options.full);
-    if (options.full) await cleanSubject('rc clean --no-gc, API only', ['--no-gc', '--config', apiOnlyConfig], { at: (slowdown) => cleanFloor * slowdown, required: cleanRequired }, true);
-    // Garbage collection and the restart are timed, not rated: only the requests' part scales.
-    const gcFloorAt = (slowdown: number): number | undefined => (gcMs !== undefined && restartMs !== undefined ? cleanStorageFloor * slowdown + gcMs + restartMs : undefined);
-    if (options.gc) await cleanSubject('rc clean (GC online + restart)', [], { at: gcFloorAt, required: cleanStorageRequired }, options.full);
+    // Each part scales against the reference taken after the rate it comes from.
+    const scaled = (parts: Array<[number, number]>, rate: number): number => parts.reduce((sum, [ms, reference]) => sum + (ms * reference) / rate, 0);
+    const ceilingRate = ceilingHead.perSecond;
+    await cleanSubject(
+      'rc clean --no-gc',
+      ['--no-gc'],
+      {
+        at: (rate) => scaled([[tagsPartMs, listingReference], [deletePartMs, cleanReference]], rate),
+        byCeiling: (rate) => (cleanStorageFloor * ceilingRate) / rate,
+        required: cleanStorageRequired,
+      },
+      options.full,
+    );
+    if (options.full) {
+      await cleanSubject(
+        'rc clean --no-gc, API only',
+        ['--no-gc', '--config', apiOnlyConfig],
+        {
+          at: (rate) => scaled([[tagsPartMs + headPartMs, listingReference], [deletePartMs, cleanReference]], rate),
+          byCeiling: (rate) => (cleanFloor * ceilingRate) / rate,
+          required: cleanRequired,
+        },
+        true,
+      );
+    }
+    // Garbage collection and the restart are timed, not rated: only the requests' part scales, against
+    // the burst after the minimal client's own collection and restart.
+    if (options.gc && gcMs !== undefined && restartMs !== undefined && gcReference !== undefined) {
+      const [gc, restart, reference] = [gcMs, restartMs, gcReference];
+      await cleanSubject(
+        'rc clean (GC online + restart)',
+        [],
+        {
+          at: (rate) => (cleanStorageFloor * reference) / rate + gc + restart,
+          byCeiling: (rate) => (cleanStorageFloor * ceilingRate) / rate + gc + restart,
+          required: cleanStorageRequired,
+        },
+        options.full,
+      );
+    }
 
     // --- the default concurrency, by measurement ----------------------------------------------------
     const sweep: ConcurrencyPoint[] = [];
@@ -529,7 +592,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       concurrency: C,
       fill: { ms: fillMs, imagesPerSecond: (R * T) / (fillMs / 1000), kind: options.fill },
       ceiling: { head: ceilingHead, tagsList: ceilingTags },
-      driftReference: { listing: listingReference, clean: cleanReference },
+      driftReference: { listing: listingReference, clean: cleanReference, ...(gcReference !== undefined && { gc: gcReference }) },
       minimal: { ...minimal, ...(gcMs !== undefined && { gcMs }), ...(restartMs !== undefined && { restartMs }) },
       startup,
       floors: { lsMs: lsFloor, cleanMs: cleanFloor, cleanStorageMs: cleanStorageFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },

@@ -34,21 +34,24 @@ const lazyBuiltinsPlugin = {
       // The shim's own require of the module is the real one.
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({
-      contents: (await readFile(path.join(shims, 'lazy-builtin.cjs'), 'utf8'))
-        .replace('require(__lazyBuiltin)', `require(${JSON.stringify(`node:${args.path}`)})`)
-        .replace('= __lazyBuiltinKeys', `= ${JSON.stringify(Object.getOwnPropertyNames(require(`node:${args.path}`)))}`),
-      loader: 'js',
-      resolveDir: shims,
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const name = `node:${args.path}`;
+      const exported = Object.entries(Object.getOwnPropertyDescriptors(require(name))).map(([key, d]) => [key, d.enumerable]);
+      const shim = await readFile(path.join(shims, 'lazy-builtin.cjs'), 'utf8');
+      const contents = shim.replace('require(__lazyBuiltin)', `require(${JSON.stringify(name)})`).replace('new Map(__lazyBuiltinKeys)', `new Map(${JSON.stringify(exported)})`);
+      if (contents.includes('require(__lazyBuiltin)') || contents.includes('new Map(__lazyBuiltinKeys)')) {
+        throw new Error('scripts/bundle-shims/lazy-builtin.cjs: a placeholder was not filled in');
+      }
+      return { contents, loader: 'js', resolveDir: shims };
+    });
   },
 };
 
 /**
- * esbuild writes ASCII, except inside regular expressions and String.raw templates. A single
- * other character makes V8 hold the whole 1.3 MB source as two bytes a character: 1.3 MB more
- * memory, and slower to hash and scan at every start. ansis has one (a raw CSI, U+009B, in a
- * regular expression), written here as an escape; any new one fails the build.
+ * esbuild writes ASCII, except inside regular expressions and String.raw templates. An ASCII
+ * bundle can be read as Latin-1, which takes half the time of decoding UTF-8 (see
+ * src/cli/compile-cache.ts). ansis has one such character (a raw CSI, U+009B, in a regular
+ * expression), written here as an escape; any new one fails the build.
  */
 const asciiPlugin = {
   name: 'ascii-source',

@@ -8,28 +8,33 @@
  * About 10 ms of every start (40 interleaved runs of each command refusing bad input: clean 246
  * to 237 ms, ls 234 to 225 ms, measured together with the ASCII bundle, see bundle.mjs).
  *
- * Reading any property loads it, as does `in`. Nothing else differs.
+ * Reading or writing any property loads it, as do `in` and `delete`. What differs before it is
+ * loaded: listing its keys gives the names (and which are enumerable) of the Node that built the
+ * bundle, Node 20, the oldest rc runs on, whose names later versions keep; its prototype reads
+ * as Object.prototype without loading it (as esbuild's __toESM asks), which it is.
  */
 /* global __lazyBuiltin, __lazyBuiltinKeys */
 let loaded;
 const real = () => (loaded ??= require(__lazyBuiltin));
-// The module's export names as of the Node that built the bundle: a bundled ES module imports a
-// built-in by copying getters for each of its names (esbuild's __toESM), which must not load it.
-const keys = __lazyBuiltinKeys;
+// [name, enumerable] of each export, as of the Node that built the bundle: a bundled ES module
+// imports a built-in by copying a getter for each name (esbuild's __toESM), which must not load it.
+const exported = new Map(__lazyBuiltinKeys);
 
 module.exports = new Proxy(
   {},
   {
     get: (_, key) => real()[key],
+    set: (_, key, value) => Reflect.set(real(), key, value),
     has: (_, key) => key in real(),
-    ownKeys: () => (loaded ? Reflect.ownKeys(loaded) : keys),
+    deleteProperty: (_, key) => Reflect.deleteProperty(real(), key),
+    ownKeys: () => (loaded ? Reflect.ownKeys(loaded) : [...exported.keys()]),
     getOwnPropertyDescriptor: (_, key) => {
-      if (loaded || !keys.includes(key)) {
+      if (loaded || !exported.has(key)) {
         const descriptor = Reflect.getOwnPropertyDescriptor(real(), key);
         // The proxy's target is an empty object: a property it reports must be configurable.
         return descriptor && { ...descriptor, configurable: true };
       }
-      return { get: () => real()[key], enumerable: true, configurable: true };
+      return { get: () => real()[key], enumerable: exported.get(key), configurable: true };
     },
   },
 );

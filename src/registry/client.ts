@@ -201,15 +201,18 @@ export class RegistryClient {
    * Whether deletion is enabled and whether tags can be deleted on their own, learned from two
    * DELETEs that cannot match anything: the all-zero digest (404 enabled, 405 disabled) and a
    * random tag name (400 DIGEST_INVALID on 2.x, which has no tag delete; 404 on 3.x, which has).
-   * Both at once: neither can change anything, and the run waits for them before its first change.
+   * Both at once: neither can change anything, and the run waits for them before its first
+   * change. The digest probe's answer is read first, as if it had been sent alone.
    */
   async deletionSupport(repository: string): Promise<DeletionSupport> {
     const digestPath = `/v2/${repository}/manifests/${zeroDigest}`;
     const tagPath = `/v2/${repository}/manifests/rc-probe-${randomUUID()}`;
-    const [byDigest, byTag] = await Promise.all([
+    const [digestProbe, tagProbe] = await Promise.allSettled([
       this.raw('DELETE', digestPath, { scope: deleteScope(repository) }),
       this.raw('DELETE', tagPath, { scope: deleteScope(repository) }),
     ]);
+    if (digestProbe.status === 'rejected') throw digestProbe.reason;
+    const byDigest = digestProbe.value;
     const digestCode = registryErrorCode(byDigest.body.toString('utf8'));
     if (byDigest.status === 405 && digestCode === 'UNSUPPORTED') return { deleteEnabled: false, tagDelete: false };
     if (byDigest.status === 405) {
@@ -222,6 +225,8 @@ export class RegistryClient {
       });
     }
     this.expectStatus('DELETE', digestPath, byDigest, [404]);
+    if (tagProbe.status === 'rejected') throw tagProbe.reason;
+    const byTag = tagProbe.value;
     const tagCode = registryErrorCode(byTag.body.toString('utf8'));
     if (byTag.status === 400 && tagCode === 'DIGEST_INVALID') return { deleteEnabled: true, tagDelete: false };
     // OCI 1.1: a registry without tag delete may also answer 400 or 405.

@@ -6,7 +6,7 @@ import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
 import type { Step } from '../pipeline/step.js';
-import { settle } from '../plan/image-outcome.js';
+import { settle, type ImageOutcome } from '../plan/image-outcome.js';
 import { repositoryKey } from '../plan/repository-snapshot.js';
 import { isIndexMediaType } from '../registry/media-types.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -29,25 +29,25 @@ export const verifyImagesStep: Step<CleanContext> = {
       await target.client.ping();
     }
     // Each registry is probed on the first repository found to hold a listed image, while the
-    // others are still being listed (a probe is three round trips one after the other).
+    // others are still being listed (a probe is three round trips one after the other). Once the
+    // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
+    // among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
+    let listingFailed = false;
     try {
       await mapLimit(
         repositories,
         ctx.options.concurrency,
         async ({ registry, repository, images }) => {
           const target = ctx.registries.get(registry)!;
-          const tags = await target.client.tags(repository);
-          const tagSet = new Set(tags ?? []);
-          for (const image of images) {
-            if (tags === null) settle(image, 'absent', `repository ${repository} does not exist`);
-            else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
-            else if (image.ref.digest !== undefined && (await target.client.headManifest(repository, image.ref.digest)) === null) {
-              settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
-            }
+          try {
+            await checkRepository(ctx, registry, repository, images);
+          } catch (error) {
+            listingFailed = true;
+            throw error;
           }
-          ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
-          if (!probes.has(registry) && images.some((i) => i.status === 'pending')) {
+          const stopped = listingFailed || ctx.signal.aborted;
+          if (!stopped && !probes.has(registry) && images.some((i) => i.status === 'pending')) {
             probes.set(registry, probeRegistry(ctx, target, repository).then(() => undefined, (error: unknown) => ({ failed: error })));
           }
           io.progress(++done, repositories.length);
@@ -58,15 +58,31 @@ export const verifyImagesStep: Step<CleanContext> = {
       // Whatever failed, no probe is left running (its upload is cancelled and cleared away).
       await Promise.all(probes.values());
     }
-    for (const [host, probe] of probes) {
-      const outcome = await probe;
+    // Every probe's verdict first, in the order the registries were listed, then the slower checks.
+    for (const host of ctx.registries.keys()) {
+      const outcome = await probes.get(host);
       if (outcome) throw outcome.failed;
-      await refuseUntaggedSweepOfIndexes(ctx, ctx.registries.get(host)!);
     }
+    for (const [host, target] of ctx.registries) if (probes.has(host)) await refuseUntaggedSweepOfIndexes(ctx, target);
     const present = ctx.images.filter((i) => i.status === 'pending').length;
     io.title(`Check which images exist: ${present} present, ${ctx.images.length - present} absent`);
   },
 };
+
+/** Which of a repository's listed images exist: its tags/list (one request however many are listed), a HEAD for those listed by digest. */
+async function checkRepository(ctx: CleanContext, registry: string, repository: string, images: ImageOutcome[]): Promise<void> {
+  const client = ctx.registries.get(registry)!.client;
+  const tags = await client.tags(repository);
+  const tagSet = new Set(tags ?? []);
+  for (const image of images) {
+    if (tags === null) settle(image, 'absent', `repository ${repository} does not exist`);
+    else if (image.ref.tag !== undefined && !tagSet.has(image.ref.tag)) settle(image, 'absent', `tag ${image.ref.tag} does not exist`);
+    else if (image.ref.digest !== undefined && (await client.headManifest(repository, image.ref.digest)) === null) {
+      settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
+    }
+  }
+  ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
+}
 
 /** Before any change: the registry allows deletion, and the configured storage is its own. */
 async function probeRegistry(ctx: CleanContext, target: RegistryTarget, repository: string): Promise<void> {
