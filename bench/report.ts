@@ -130,10 +130,10 @@ function driftLines(scenario: ScenarioResult): string[] {
   // Results written before the references existed scaled by the ceiling itself.
   const r = scenario.driftReference;
   const reference = r
-    ? `references (HEAD/s, the median of three bursts after one to warm up) right after the ceiling: ${num(r.listing)}, for the listing floor and the tags/list and HEAD parts of the clean floors; right after the minimal client's clean: ${num(r.clean)}, for their DELETE part${r.gc === undefined ? '' : `; right after its garbage collection and restart: ${num(r.gc)}, for the GC run`}`
+    ? `references (HEAD/s, the median of three bursts in a row, as after each timed run) right after the ceiling: ${num(r.listing)}, for the listing floor and the tags/list and HEAD parts of the clean floors; right after the minimal client's clean: ${num(r.clean)}, for their DELETE part${r.gc === undefined ? '' : `; right after its garbage collection and restart: ${num(r.gc)}, for the GC run`}`
     : `HEAD ceiling ${num(scenario.ceiling.head.perSecond)}/s at the start`;
   return [
-    `The registry's speed drifts on a shared machine, so each floor is scaled by it: ${reference}; a burst right after each timed run: ${runs}. A subject's floor is the median of its runs' floors.`,
+    `The registry's speed drifts on a shared machine, so each floor is scaled by it: ${reference}; the same right after each timed run: ${runs}. A subject's floor is the median of its runs' floors.`,
   ];
 }
 

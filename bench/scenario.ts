@@ -59,7 +59,7 @@ export interface ScenarioResult {
   fill: { ms: number; imagesPerSecond: number; kind: 'full' | 'lite' | 'storage' };
   ceiling: { head: RateResult; tagsList: RateResult };
   /**
-   * HEADs per second of the drift bursts (median of three) right after the rates the floors come
+   * HEADs per second of the drift bursts (median of three in a row) right after the rates the floors come
    * from: the ceiling's (the listing floor, and the tags/list and HEAD parts of the clean floors),
    * the minimal client's clean (their DELETE part), and its GC and restart (the GC run's floor).
    * Each part of a timed run's floor scales by its reference over the burst right after that run.
@@ -204,27 +204,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const tagsRate = ceilingTags.perSecond / 1000;
     const headRate = ceilingHead.perSecond / 1000;
     // The registry's speed drifts on a shared machine: minutes apart, the same requests ran 30% slower.
-    // So right after each timed run a burst of HEADs re-measures it, and each part of that run's floor
+    // So right after each timed run bursts of HEADs re-measure it, and each part of that run's floor
     // scales by how much slower (or faster) the registry answers then than when that part's rate was
     // measured. "Then" is a reference taken with the same bursts, on the same paths, right after those
     // rates: the ceiling run itself is no burst (a client of its own, 5,000 requests or one per tag),
     // and a registry just restarted is not one that has answered for minutes.
     const driftClient = new MinimalClient(registry.url, C);
     cleanups.push(() => driftClient.close());
-    const burstRate = async (paths: readonly string[]): Promise<number> => {
+    const oneBurst = async (paths: readonly string[]): Promise<number> => {
       const burst = await driftClient.run(heads(cycle(paths, Math.max(1000, C * 40))), [200]);
       if (burst.unexpected) throw new Error('drift check: the registry answered unexpectedly');
       return burst.perSecond;
     };
-    /** A reference: one burst to warm up (its connections may be new), then the median of three. */
-    const referenceRate = async (paths: readonly string[]): Promise<number> => {
-      await burstRate(paths);
+    // The median of three bursts in a row, taken the same way for a reference and after a run: the
+    // first of them meets new connections and a registry just used by something else, in both.
+    const burstRate = async (paths: readonly string[]): Promise<number> => {
       const rates: number[] = [];
-      for (let i = 0; i < 3; i++) rates.push(await burstRate(paths));
+      for (let i = 0; i < 3; i++) rates.push(await oneBurst(paths));
       return median(rates);
     };
     // The listing floor, and the tags/list and HEAD parts of the clean floors, come from the ceiling's rates.
-    const listingReference = await referenceRate(headPaths);
+    const listingReference = await burstRate(headPaths);
     const driftFields = (floors: number[], byCeiling: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
       floorMs: median(floors),
       floorByCeilingMs: median(byCeiling),
@@ -357,7 +357,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // a registry in the very state each later clean leaves it in.
     const doomedSet = new Set(doomed);
     const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
-    const cleanReference = await referenceRate(keptPaths);
+    const cleanReference = await burstRate(keptPaths);
     log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
     let gcMs: number | undefined;
     let restartMs: number | undefined;
@@ -372,7 +372,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       restartMs = performance.now() - restartStart;
       log(`minimal: garbage-collect ${(gcMs / 1000).toFixed(2)} s, restart until /v2/ answers ${(restartMs / 1000).toFixed(2)} s`);
       // rc's GC run ends with a restart too: its burst meets a registry just started, and so does this one.
-      gcReference = await referenceRate(keptPaths);
+      gcReference = await burstRate(keptPaths);
     }
 
     // --- floors ----------------------------------------------------------------------------------
