@@ -49,9 +49,9 @@ const lazyBuiltinsPlugin = {
 
 /**
  * esbuild writes ASCII, except inside regular expressions and String.raw templates. An ASCII
- * bundle can be read as Latin-1, which takes half the time of decoding UTF-8 (see
- * src/cli/compile-cache.ts). ansis has one such character (a raw CSI, U+009B, in a regular
- * expression), written here as an escape; any new one fails the build.
+ * bundle can be read as Latin-1, sooner than decoded as UTF-8 (see src/cli/compile-cache.ts).
+ * ansis has one other character (a raw CSI, U+009B, in a regular expression), written here as
+ * an escape; any new one fails the build.
  */
 const asciiPlugin = {
   name: 'ascii-source',
