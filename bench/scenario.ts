@@ -225,14 +225,26 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     };
     // The listing floor, and the tags/list and HEAD parts of the clean floors, come from the ceiling's rates.
     const listingReference = await burstRate(headPaths);
-    const driftFields = (floors: number[], byCeiling: number[], rates: number[]): Pick<Measurement, 'floorMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
-      floorMs: median(floors),
-      floorByCeilingMs: median(byCeiling),
+    const ceilingRate = ceilingHead.perSecond;
+    /**
+     * A subject's floor at the rate the bursts right after one of its runs measured (`at`), and the
+     * same scaled as before the evening of 2026-12-06, against the ceiling run (`byCeiling`).
+     */
+    interface Floor {
+      at: (rate: number) => number;
+      byCeiling: (rate: number) => number;
+      required: number;
+    }
+    /** A subject's floor: the median of its runs' floors, from the rates measured right after each. */
+    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
+      floorMs: median(rates.map(floor.at)),
+      floorByCeilingMs: median(rates.map(floor.byCeiling)),
       ceilingAfterRuns: rates.map((r) => Math.round(r)),
     });
     const catalogPages = Math.ceil(R / 1000);
     const lsRequired = catalogPages + R + R * T;
     const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;
+    const listingFloor: Floor = { at: (rate) => (lsFloor * listingReference) / rate, byCeiling: (rate) => (lsFloor * ceilingRate) / rate, required: lsRequired };
 
     // --- rc's fixed cost: start, load the command, refuse bad input (no request) ---------------------
     // (Not a closed port: rc retries a refused connection for seconds.) The first run of a command
@@ -283,15 +295,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // --- rc ls --digests --json --------------------------------------------------------------------
     const lsArgs = (host: string) => ['ls', '--digests', '--json', '--registry', host, '--concurrency', String(C)];
     const lsRuns: ProcessResult[] = [];
-    const lsFloors: number[] = [];
     const lsRates: number[] = [];
-    const lsByCeiling: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const result = await runRc(lsArgs(registry.host), { cwd: workdir });
-      const now = await burstRate(headPaths);
-      lsFloors.push((lsFloor * listingReference) / now);
-      lsByCeiling.push((lsFloor * ceilingHead.perSecond) / now);
-      lsRates.push(now);
+      lsRates.push(await burstRate(headPaths));
       check(result, 'rc ls');
       const listing = JSON.parse(result.stdout) as { registries: Array<{ repositories: Array<{ tags: Array<{ digest?: string }> }> }> };
       const listed = listing.registries[0]?.repositories.flatMap((r) => r.tags) ?? [];
@@ -309,7 +316,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       peakRssMb: mb(Math.max(...lsRuns.map((r) => r.peakRssKb ?? 0))),
       timeMaxRssMb: mb(Math.max(...lsRuns.map((r) => r.timeMaxRssKb ?? 0))),
       required: lsRequired,
-      ...driftFields(lsFloors, lsByCeiling, lsRates),
+      ...driftFields(listingFloor, lsRates),
     };
     if (options.full) {
       const { counts, result, start } = await counted(() => runRc(lsArgs(proxy.host), { cwd: workdir }));
@@ -321,15 +328,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     // --- the same listing by a minimal client in a process of its own: what starting cold costs any Node.js client ---
     const coldRuns: Array<Awaited<ReturnType<typeof runNodeScript>>> = [];
-    const coldFloors: number[] = [];
     const coldRates: number[] = [];
-    const coldByCeiling: number[] = [];
     for (let i = 0; i < options.runs; i++) {
       const run = await runNodeScript(path.join(repoRoot, 'bench', 'cold-minimal-ls.mjs'), [registry.url, String(C)]);
-      const now = await burstRate(headPaths);
-      coldFloors.push((lsFloor * listingReference) / now);
-      coldByCeiling.push((lsFloor * ceilingHead.perSecond) / now);
-      coldRates.push(now);
+      coldRates.push(await burstRate(headPaths));
       const counted = JSON.parse(run.result.stdout || '{}') as { tags?: number; digests?: number };
       if (run.result.exitCode !== 0 || counted.tags !== R * T || counted.digests !== R * T) {
         throw new Error(`cold minimal ls: exit ${run.result.exitCode}, ${run.result.stdout.trim()} ${run.result.stderr.slice(-1000)}`);
@@ -344,7 +346,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ...(coldMedian.cpuMs !== undefined && { cpuMs: coldMedian.cpuMs }),
       ...(coldMedian.maxRssKb !== undefined && { peakRssMb: mb(coldMedian.maxRssKb) }),
       required: lsRequired,
-      ...driftFields(coldFloors, coldByCeiling, coldRates),
+      ...driftFields(listingFloor, coldRates),
     };
     log(`minimal client, cold process, ls --digests: ${(coldWall / 1000).toFixed(2)} s`);
 
@@ -410,19 +412,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    /**
-     * `floor.at(rate)`: the floor when the burst right after a run answers at `rate` HEADs a second;
-     * `floor.byCeiling(rate)`: the same scaled as before 2026-12-06 evening, against the ceiling run.
-     */
-    interface Floor {
-      at: (rate: number) => number | undefined;
-      byCeiling: (rate: number) => number | undefined;
-      required: number;
-    }
     const cleanSubject = async (name: string, extra: string[], floor: Floor, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
-      const floors: number[] = [];
-      const byCeiling: number[] = [];
       const rates: number[] = [];
       for (let i = 0; i < options.runs; i++) {
         await snapshot.restore();
@@ -431,12 +422,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         check(result, name);
         await expectRemaining(doomed, name);
         runs.push(result);
-        const now = await burstRate(keptPaths);
-        const at = floor.at(now);
-        const old = floor.byCeiling(now);
-        if (at !== undefined) floors.push(at);
-        if (old !== undefined) byCeiling.push(old);
-        rates.push(now);
+        rates.push(await burstRate(keptPaths));
       }
       const { run: medianRun, wallMs } = nearestMedian(runs, (r) => r.wallMs);
       const measurement: Measurement = {
@@ -450,7 +436,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
         timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
         required: floor.required,
-        ...(floors.length > 0 ? driftFields(floors, byCeiling, rates) : { ceilingAfterRuns: rates.map((r) => Math.round(r)) }),
+        ...driftFields(floor, rates),
       };
       if (count) {
         await snapshot.restore();
@@ -465,13 +451,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
     };
     // Each part scales against the reference taken after the rate it comes from.
-    const scaled = (parts: Array<[number, number]>, rate: number): number => parts.reduce((sum, [ms, reference]) => sum + (ms * reference) / rate, 0);
-    const ceilingRate = ceilingHead.perSecond;
     await cleanSubject(
       'rc clean --no-gc',
       ['--no-gc'],
       {
-        at: (rate) => scaled([[tagsPartMs, listingReference], [deletePartMs, cleanReference]], rate),
+        at: (rate) => (tagsPartMs * listingReference + deletePartMs * cleanReference) / rate,
         byCeiling: (rate) => (cleanStorageFloor * ceilingRate) / rate,
         required: cleanStorageRequired,
       },
@@ -482,7 +466,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         'rc clean --no-gc, API only',
         ['--no-gc', '--config', apiOnlyConfig],
         {
-          at: (rate) => scaled([[tagsPartMs + headPartMs, listingReference], [deletePartMs, cleanReference]], rate),
+          at: (rate) => ((tagsPartMs + headPartMs) * listingReference + deletePartMs * cleanReference) / rate,
           byCeiling: (rate) => (cleanFloor * ceilingRate) / rate,
           required: cleanRequired,
         },
