@@ -62,6 +62,23 @@ const asciiPlugin = {
     }));
   },
 };
+/**
+ * oclif sorts a plugin's commands by `localeCompare` on every start: the first collation in a
+ * process sets up ICU's collator, 5-7 ms. rc's command ids are plain ASCII words, which code-unit
+ * order sorts the same way. If oclif's line changes, the build fails rather than quietly keep the cost.
+ */
+const oclifSortPlugin = {
+  name: 'oclif-command-sort',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const sort = '.sort((a, b) => a.id.localeCompare(b.id))';
+      if (!source.includes(sort)) throw new Error(`${args.path}: oclif no longer sorts commands with "${sort}"; update oclifSortPlugin in scripts/bundle.mjs`);
+      return { contents: source.replace(sort, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))'), loader: 'js' };
+    });
+  },
+};
+
 const ensureAscii = async (file) => {
   const text = await readFile(file, 'latin1');
   const at = text.search(/[^\x00-\x7f]/);
@@ -73,7 +90,7 @@ await build({
   entryPoints: [path.join(root, 'dist', 'rc.js')],
   outfile: path.join(outdir, 'rc.cjs'),
   external: ['typescript', 'jiti'],
-  plugins: [lazyBuiltinsPlugin, asciiPlugin],
+  plugins: [lazyBuiltinsPlugin, asciiPlugin, oclifSortPlugin],
   // The sources are ES modules: `import.meta.url` is the bundle's own URL. And oclif checks the
   // Node version against its own package.json, which a bundle cannot find: the check loads semver
   // (8 ms of every start) and then fails silently. npm checks `engines`.

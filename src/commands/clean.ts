@@ -25,7 +25,9 @@ ${exitCodeHelp}`;
   ];
 
   static override args = {
-    images: Args.string({ description: 'Images to delete, instead of a list file.', required: false }),
+    // ignoreStdin: without it oclif takes whatever is piped in (a shell loop's input, say) as
+    // this argument when none is given, and a list file would be passed over for it.
+    images: Args.string({ description: 'Images to delete, instead of a list file.', required: false, ignoreStdin: true }),
   };
 
   static override strict = false;
