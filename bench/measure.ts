@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { removeScratch, scratchDir } from './scratch.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +25,7 @@ export function freezeRc(): string {
   rcCompileCache = path.join(dir, 'compile-cache');
   return dir;
 }
-const probe = pathToFileURL(path.join(repoRoot, 'bench', 'rss-probe.mjs')).href;
+const probe = path.join(repoRoot, 'bench', 'rss-probe.cjs');
 const gnuTime = '/usr/bin/time';
 
 export interface ProcessResult {
@@ -101,7 +101,8 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
     const env = {
       ...process.env,
       PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`.trim(),
+      // Quoted: NODE_OPTIONS splits on spaces outside quotes, and the checkout's path may hold one.
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require=${JSON.stringify(probe)}`.trim(),
       BENCH_RSS_FILE: rssFile,
       BENCH_RSS_SAMPLE_MS: '100',
       CI: 'true',

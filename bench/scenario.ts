@@ -41,6 +41,8 @@ export interface Measurement {
   required?: number;
   /** The floor: at the registry's rate re-measured after each timed run, the median of those runs' floors. */
   floorMs?: number;
+  /** Each timed run's own floor, in the order of `wallRunsMs`: a run's ratio is its wall time over its floor. */
+  floorRunsMs?: number[];
   /** The same floor scaled against the ceiling run instead of the references, as before the evening of 2026-12-06. */
   floorByCeilingMs?: number;
   /** HEAD requests per second the registry answered right after each timed run (the floors scale with it, against `driftReference`). */
@@ -236,8 +238,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       required: number;
     }
     /** A subject's floor: the median of its runs' floors, from the rates measured right after each. */
-    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
+    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorRunsMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
       floorMs: median(rates.map(floor.at)),
+      floorRunsMs: rates.map((rate) => Math.round(floor.at(rate))),
       floorByCeilingMs: median(rates.map(floor.byCeiling)),
       ceilingAfterRuns: rates.map((r) => Math.round(r)),
     });

@@ -62,6 +62,7 @@ const asciiPlugin = {
     }));
   },
 };
+
 /**
  * oclif sorts a plugin's commands by `localeCompare` on every start: the first collation in a
  * process sets up ICU's collator, 5-7 ms. rc's command ids are plain ASCII words, which code-unit
