@@ -238,12 +238,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       required: number;
     }
     /** A subject's floor: the median of its runs' floors, from the rates measured right after each. */
-    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorRunsMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => ({
-      floorMs: median(rates.map(floor.at)),
-      floorRunsMs: rates.map((rate) => Math.round(floor.at(rate))),
-      floorByCeilingMs: median(rates.map(floor.byCeiling)),
-      ceilingAfterRuns: rates.map((r) => Math.round(r)),
-    });
+    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorRunsMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => {
+      const floors = rates.map(floor.at);
+      return {
+        floorMs: median(floors),
+        floorRunsMs: floors.map(Math.round),
+        floorByCeilingMs: median(rates.map(floor.byCeiling)),
+        ceilingAfterRuns: rates.map(Math.round),
+      };
+    };
     const catalogPages = Math.ceil(R / 1000);
     const lsRequired = catalogPages + R + R * T;
     const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;

@@ -41,7 +41,7 @@ export const verifyImagesStep: Step<CleanContext> = {
         async ({ registry, repository, images }) => {
           const target = ctx.registries.get(registry)!;
           try {
-            await checkRepository(ctx, registry, repository, images);
+            await checkRepository(ctx, target, repository, images);
           } catch (error) {
             listingFailed = true;
             throw error;
@@ -70,8 +70,8 @@ export const verifyImagesStep: Step<CleanContext> = {
 };
 
 /** Which of a repository's listed images exist: its tags/list (one request however many are listed), a HEAD for those listed by digest. */
-async function checkRepository(ctx: CleanContext, registry: string, repository: string, images: ImageOutcome[]): Promise<void> {
-  const client = ctx.registries.get(registry)!.client;
+async function checkRepository(ctx: CleanContext, target: RegistryTarget, repository: string, images: ImageOutcome[]): Promise<void> {
+  const { client, host: registry } = target;
   const tags = await client.tags(repository);
   const tagSet = new Set(tags ?? []);
   for (const image of images) {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RegistryServer } from '../../testkit/registry-server.js';
 import { pushSeedImages, seedCleanupList } from '../../testkit/seed-images.js';
-import { binPath, cliEnvironment } from '../support/run-cli.js';
+import { runCli } from '../support/run-cli.js';
 import { createWorkspace, filesystemConfig, type Workspace } from '../support/workspace.js';
 import { expectSeedIntact, expectUntouched, markProjectRoot, registryState } from './registry-state.js';
 
@@ -94,17 +93,7 @@ describe('help and usage errors', () => {
 
   it('rc clean with no image argument reads its list file, never what is piped to it', async () => {
     // A shell loop's input reaches every command in the loop: `rc clean` must not take it for images.
-    const piped = `${registry.host}/library/busybox:1.35.0\n`;
-    const result = await new Promise<{ exitCode: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [binPath, 'clean', '--dry-run'], { cwd: workspace.dir, env: cliEnvironment() });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr }));
-      child.stdin.end(piped);
-    });
+    const result = await runCli(['clean', '--dry-run'], { cwd: workspace.dir, input: `${registry.host}/library/busybox:1.35.0\n` });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toContain('from registry-images-clean.txt');
     expect(result.stdout).toContain(`would delete  ${registry.host}/library/busybox:1.36.1`);

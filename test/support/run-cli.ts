@@ -12,11 +12,12 @@ export interface CliResult {
 
 /**
  * Runs the built `rc` exactly as a user would: `node bin/run.cjs …` in a directory of the
- * test's choosing, with CI set so progress comes as plain lines.
+ * test's choosing, with CI set so progress comes as plain lines. `input`, when given, is piped
+ * to its standard input, which is then closed; otherwise stdin stays an open, silent pipe.
  */
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; input?: string }): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [binPath, ...args],
       { cwd: options.cwd, env: cliEnvironment(options.env), maxBuffer: 64 * 1024 * 1024 },
@@ -25,6 +26,7 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
         resolve({ exitCode: code, stdout, stderr });
       },
     );
+    if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
 
