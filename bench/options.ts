@@ -10,7 +10,7 @@ export interface BenchOptions {
   concurrency: number;
   /** Requests per class for the ceiling measurement. */
   ceilingRequests: number;
-  /** Timed runs of each rc measurement; the median is reported. */
+  /** Timed runs of each rc measurement (a clean's each beside a minimal client's clean); the median is reported. */
   runs: number;
   /** Multiplier of the repository count for the RSS-growth pass; 1 or 0 skips it. */
   rssScale: number;
@@ -40,7 +40,7 @@ export const usage = `npm run bench -- [flags]
   --tags T             distinct images (tags) per repository (default 50)
   --concurrency C      requests in flight for rc, the ceiling client and the fill (default 16, rc's default)
   --ceiling-requests N requests per class for the registry's ceiling (default 5000)
-  --runs N             timed runs per rc measurement, median reported (default 3; 1 in the growth pass)
+  --runs N             timed runs per rc measurement, median reported (default 5; 1 in the growth pass)
   --rss-scale S        second pass with S x R repositories for RSS growth: rc ls and rc clean --no-gc (default 10; 1 skips)
   --growth-fill KIND   full (default): images as in the main pass; lite: one manifest PUT per distinct image over
                        shared blobs, ~5x faster to fill; storage: the lite fill's images written into the registry's
@@ -98,7 +98,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     tags,
     concurrency: positiveInt('concurrency', values.concurrency, 16),
     ceilingRequests: positiveInt('ceiling-requests', values['ceiling-requests'], 5000, 100),
-    runs: positiveInt('runs', values.runs, 3),
+    runs: positiveInt('runs', values.runs, 5),
     rssScale: positiveInt('rss-scale', values['rss-scale'], 10, 0),
     growthFill,
     skopeoSample: positiveInt('skopeo-sample', values['skopeo-sample'], 0, 0),

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fillRegistry } from '../testkit/images.js';
@@ -39,14 +39,19 @@ export interface Measurement {
   timeMaxRssMb?: number;
   /** Safety-required requests (see bench/README.md). */
   required?: number;
-  /** The floor: at the registry's rate re-measured after each timed run, the median of those runs' floors. */
+  /**
+   * The floor, the median of the timed runs' own floors. A listing's: at the HEAD rate re-measured
+   * right after the run. A clean's: at the rates of the minimal client's clean run beside it.
+   */
   floorMs?: number;
   /** Each timed run's own floor, in the order of `wallRunsMs`: a run's ratio is its wall time over its floor. */
   floorRunsMs?: number[];
-  /** The same floor scaled against the ceiling run instead of the references, as before the evening of 2026-12-06. */
-  floorByCeilingMs?: number;
-  /** HEAD requests per second the registry answered right after each timed run (the floors scale with it, against `driftReference`). */
+  /** A clean's floor as taken until 2026-12-07: the minimal client's one clean at the start, scaled by the bursts after each run. */
+  floorByBurstsMs?: number;
+  /** HEAD requests per second the registry answered right after each timed run (the listing floors scale with it, against `driftReference`). */
   ceilingAfterRuns?: number[];
+  /** A clean's: the minimal client's clean run beside each timed run (in the order of `wallRunsMs`), that run's floor's rates. */
+  besideRuns?: Array<{ totalMs: number; headPerSecond?: number; deletePerSecond: number; gcMs?: number; restartMs?: number }>;
   /** Items actually run when sampled (the figures are extrapolated to every deleted tag). */
   sample?: number;
   note?: string;
@@ -62,14 +67,14 @@ export interface ScenarioResult {
   ceiling: { head: RateResult; tagsList: RateResult };
   /**
    * HEADs per second of the drift bursts (median of three in a row) right after the rates the floors come
-   * from: the ceiling's (the listing floor, and the tags/list and HEAD parts of the clean floors),
-   * the minimal client's clean (their DELETE part), and its GC and restart (the GC run's floor).
-   * Each part of a timed run's floor scales by its reference over the burst right after that run.
-   * (Absent from results written before the evening of 2026-12-06.)
+   * from: the ceiling's (the listing floor; and for the cleans' floors as taken until 2026-12-07, their
+   * tags/list and HEAD parts), the minimal client's first clean (their DELETE part), and its GC and
+   * restart (the GC run's). Each part of a timed run's floor scales by its reference over the burst
+   * right after that run. (Absent from results written before the evening of 2026-12-06.)
    */
   driftReference?: { listing: number; clean: number; gc?: number };
-  /** The minimal safe client doing the clean: list, HEAD every tag, DELETE each listed digest. */
-  minimal: { tagsList: RateResult; head: RateResult; delete: RateResult; totalMs: number; cpuMs: number; gcMs?: number; restartMs?: number };
+  /** The minimal safe client's first clean, through the API alone: list, HEAD every tag, DELETE each listed digest. */
+  minimal: MinimalClean & { gcMs?: number; restartMs?: number };
   startup: { lsMs: number; cleanMs: number; uncachedLsMs: number; uncachedCleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
   /** `cleanMs`: a clean through the API alone (a HEAD per tag); `cleanStorageMs`: with the storage proven (digests read from it). */
   floors: { lsMs: number; cleanMs: number; cleanStorageMs: number; gcMs?: number };
@@ -227,30 +232,17 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     };
     // The listing floor, and the tags/list and HEAD parts of the clean floors, come from the ceiling's rates.
     const listingReference = await burstRate(headPaths);
-    const ceilingRate = ceilingHead.perSecond;
-    /**
-     * A subject's floor at the rate the bursts right after one of its runs measured (`at`), and the
-     * same scaled as before the evening of 2026-12-06, against the ceiling run (`byCeiling`).
-     */
-    interface Floor {
-      at: (rate: number) => number;
-      byCeiling: (rate: number) => number;
-      required: number;
-    }
-    /** A subject's floor: the median of its runs' floors, from the rates measured right after each. */
-    const driftFields = (floor: Floor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorRunsMs' | 'floorByCeilingMs' | 'ceilingAfterRuns'> => {
-      const floors = rates.map(floor.at);
-      return {
-        floorMs: median(floors),
-        floorRunsMs: floors.map(Math.round),
-        floorByCeilingMs: median(rates.map(floor.byCeiling)),
-        ceilingAfterRuns: rates.map(Math.round),
-      };
+    /** A run's floor at the HEAD rate the bursts right after it measured. */
+    type BurstFloor = (rate: number) => number;
+    /** A listing's floor: the median of its runs' floors, from the rates measured right after each. */
+    const driftFields = (floorAt: BurstFloor, rates: number[]): Pick<Measurement, 'floorMs' | 'floorRunsMs' | 'ceilingAfterRuns'> => {
+      const floors = rates.map(floorAt);
+      return { floorMs: median(floors), floorRunsMs: floors.map(Math.round), ceilingAfterRuns: rates.map(Math.round) };
     };
     const catalogPages = Math.ceil(R / 1000);
     const lsRequired = catalogPages + R + R * T;
     const lsFloor = (catalogPages + R) / tagsRate + (R * T) / headRate;
-    const listingFloor: Floor = { at: (rate) => (lsFloor * listingReference) / rate, byCeiling: (rate) => (lsFloor * ceilingRate) / rate, required: lsRequired };
+    const listingFloor: BurstFloor = (rate) => (lsFloor * listingReference) / rate;
 
     // --- rc's fixed cost: start, load the command, refuse bad input (no request) ---------------------
     // (Not a closed port: rc retries a refused connection for seconds.) The first run of a command
@@ -358,26 +350,30 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     // --- the minimal safe clean: the floor, run for real ----------------------------------------
     await snapshot.restore();
-    const minimal = await minimalSafeClean(registry, fill.repositories, doomed, C);
+    const minimal = await minimalSafeClean(registry, fill.repositories, doomed, C, 'api');
     await expectRemaining(doomed, 'minimal client');
-    // The tags a clean keeps: what the drift check after a clean can HEAD. The DELETE part of the
-    // clean floors comes from the minimal client's clean: its reference is taken right after it, on
-    // a registry in the very state each later clean leaves it in.
+    // The tags a clean keeps: what the drift check after a clean can HEAD. For the clean floors as
+    // taken until 2026-12-07, the DELETE part came from this clean: its reference is taken right
+    // after it, on a registry in the very state each later clean leaves it in.
     const doomedSet = new Set(doomed);
     const keptPaths = images.filter((i) => !doomedSet.has(i)).map((i) => `/v2/${i.repository}/manifests/${i.tag}`);
     const cleanReference = await burstRate(keptPaths);
-    log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
+    log(`minimal client: tags/list ${minimal.tagsList.perSecond.toFixed(0)}/s, HEAD ${minimal.head?.perSecond.toFixed(0)}/s, DELETE ${minimal.delete.perSecond.toFixed(0)}/s, ${(minimal.totalMs / 1000).toFixed(2)} s in all`);
+    /** `docker-registry garbage-collect` alone, then a restart until `/v2/` answers: each timed. */
+    const collectAndRestart = async (): Promise<{ gcMs: number; restartMs: number }> => {
+      const gcStart = performance.now();
+      const gc = await runProcess(['docker-registry', 'garbage-collect', registry.configPath]);
+      const gcMs = performance.now() - gcStart;
+      if (gc.exitCode !== 0) throw new Error(`docker-registry garbage-collect failed: ${gc.stderr.slice(-2000)}`);
+      const restartStart = performance.now();
+      await registry.restart();
+      return { gcMs, restartMs: performance.now() - restartStart };
+    };
     let gcMs: number | undefined;
     let restartMs: number | undefined;
     let gcReference: number | undefined;
     if (options.gc) {
-      const gcStart = performance.now();
-      const gc = await runProcess(['docker-registry', 'garbage-collect', registry.configPath]);
-      gcMs = performance.now() - gcStart;
-      if (gc.exitCode !== 0) throw new Error(`docker-registry garbage-collect failed: ${gc.stderr.slice(-2000)}`);
-      const restartStart = performance.now();
-      await registry.restart();
-      restartMs = performance.now() - restartStart;
+      ({ gcMs, restartMs } = await collectAndRestart());
       log(`minimal: garbage-collect ${(gcMs / 1000).toFixed(2)} s, restart until /v2/ answers ${(restartMs / 1000).toFixed(2)} s`);
       // rc's GC run ends with a restart too: its burst meets a registry just started, and so does this one.
       gcReference = await burstRate(keptPaths);
@@ -418,10 +414,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const directList = listFile(registry.host, doomed, 'list-direct.txt');
     const proxyList = listFile(proxy.host, doomed, 'list-proxy.txt');
 
-    const cleanSubject = async (name: string, extra: string[], floor: Floor, count: boolean): Promise<void> => {
+    /** The minimal client's clean run beside one of rc's: what that run's floor is taken from. */
+    interface Beside {
+      clean: MinimalClean;
+      gcMs?: number;
+      restartMs?: number;
+    }
+    /**
+     * A clean's floor, from the minimal client's clean run right beside each of rc's on the same
+     * restored data (`paired`: the verdict's), and as taken until 2026-12-07 (`byBursts`: the
+     * rates of the minimal client's one clean at the start, scaled by the HEAD bursts after the run).
+     */
+    interface CleanFloor {
+      paired: (beside: Beside) => number;
+      byBursts: BurstFloor;
+      required: number;
+    }
+    const cleanSubject = async (name: string, extra: string[], digests: 'api' | 'storage', gc: boolean, floor: CleanFloor, count: boolean): Promise<void> => {
       const runs: ProcessResult[] = [];
       const rates: number[] = [];
-      for (let i = 0; i < options.runs; i++) {
+      const besides: Beside[] = [];
+      const rcRun = async (): Promise<void> => {
         await snapshot.restore();
         // Plain progress (CI set, no --json): its step lines give the step timings.
         const result = await runRc(['clean', '--concurrency', String(C), '--file', directList, ...extra], { cwd: workdir, timeoutMs: 30 * 60_000 });
@@ -429,7 +442,23 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         await expectRemaining(doomed, name);
         runs.push(result);
         rates.push(await burstRate(keptPaths));
+      };
+      // The same clean by the minimal client, the same way (through the API alone, or digests from
+      // the storage), on a registry just restarted on the same data: a registry that has answered no
+      // HEAD for a manifest deletes it more slowly (a few percent to 10% at 1,000 tags), and the
+      // registry's speed drifts from minute to minute by more than the margins judged.
+      const minimalRun = async (): Promise<void> => {
+        await snapshot.restore();
+        const clean = await minimalSafeClean(registry, fill.repositories, doomed, C, digests);
+        await expectRemaining(doomed, `minimal client beside ${name}`);
+        besides.push(gc ? { clean, ...(await collectAndRestart()) } : { clean });
+      };
+      // Which of the pair goes first alternates, so that a registry slowing down (or speeding up)
+      // over the pair favours neither.
+      for (let i = 0; i < options.runs; i++) {
+        for (const run of i % 2 === 0 ? [minimalRun, rcRun] : [rcRun, minimalRun]) await run();
       }
+      const floors = besides.map(floor.paired);
       const { run: medianRun, wallMs } = nearestMedian(runs, (r) => r.wallMs);
       const measurement: Measurement = {
         requests: undefined,
@@ -442,7 +471,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         peakRssMb: mb(Math.max(...runs.map((r) => r.peakRssKb ?? 0))),
         timeMaxRssMb: mb(Math.max(...runs.map((r) => r.timeMaxRssKb ?? 0))),
         required: floor.required,
-        ...driftFields(floor, rates),
+        floorMs: median(floors),
+        floorRunsMs: floors.map(Math.round),
+        floorByBurstsMs: median(rates.map(floor.byBursts)),
+        ceilingAfterRuns: rates.map(Math.round),
+        besideRuns: besides.map(({ clean, gcMs, restartMs }) => ({
+          totalMs: Math.round(clean.totalMs),
+          ...(clean.head && { headPerSecond: Math.round(clean.head.perSecond) }),
+          deletePerSecond: Math.round(clean.delete.perSecond),
+          ...(gcMs !== undefined && restartMs !== undefined && { gcMs: Math.round(gcMs), restartMs: Math.round(restartMs) }),
+        })),
       };
       if (count) {
         await snapshot.restore();
@@ -454,15 +492,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         Object.assign(measurement, { requests: counts.total, mix: counts.byClass, repeats: counts.repeatsByClass, timeline: relative(counts, start) });
       }
       subjects[name] = measurement;
-      log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB`);
+      log(`${name}: ${(measurement.wallMs / 1000).toFixed(2)} s, ${measurement.requests ?? '?'} requests, peak RSS ${measurement.peakRssMb} MB; floor ${(measurement.floorMs! / 1000).toFixed(2)} s (DELETE ${besides.map((b) => b.clean.delete.perSecond.toFixed(0)).join(', ')}/s beside its runs)`);
     };
-    // Each part scales against the reference taken after the rate it comes from.
+    // A paired floor: the small fixed part at the ceiling's tags/list rate, the rest at the rates of the minimal clean beside the run.
+    const atDeleteRate = ({ clean }: Beside): number => D / (clean.delete.perSecond / 1000);
     await cleanSubject(
       'rc clean --no-gc',
       ['--no-gc'],
+      'storage',
+      false,
       {
-        at: (rate) => (tagsPartMs * listingReference + deletePartMs * cleanReference) / rate,
-        byCeiling: (rate) => (cleanStorageFloor * ceilingRate) / rate,
+        paired: (beside) => tagsPartMs + atDeleteRate(beside),
+        // Each part scales against the reference taken after the rate it comes from.
+        byBursts: (rate) => (tagsPartMs * listingReference + deletePartMs * cleanReference) / rate,
         required: cleanStorageRequired,
       },
       options.full,
@@ -471,24 +513,29 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       await cleanSubject(
         'rc clean --no-gc, API only',
         ['--no-gc', '--config', apiOnlyConfig],
+        'api',
+        false,
         {
-          at: (rate) => ((tagsPartMs + headPartMs) * listingReference + deletePartMs * cleanReference) / rate,
-          byCeiling: (rate) => (cleanFloor * ceilingRate) / rate,
+          paired: (beside) => tagsPartMs + (R * T) / (beside.clean.head!.perSecond / 1000) + atDeleteRate(beside),
+          byBursts: (rate) => ((tagsPartMs + headPartMs) * listingReference + deletePartMs * cleanReference) / rate,
           required: cleanRequired,
         },
         true,
       );
     }
-    // Garbage collection and the restart are timed, not rated: only the requests' part scales, against
-    // the burst after the minimal client's own collection and restart.
+    // Garbage collection and the restart are timed, not rated: the minimal client's own, beside each run
+    // (until 2026-12-07, its one collection at the start, with only the requests' part scaled by the
+    // burst after that collection and restart).
     if (options.gc && gcMs !== undefined && restartMs !== undefined && gcReference !== undefined) {
       const [gc, restart, reference] = [gcMs, restartMs, gcReference];
       await cleanSubject(
         'rc clean (GC online + restart)',
         [],
+        'storage',
+        true,
         {
-          at: (rate) => (cleanStorageFloor * reference) / rate + gc + restart,
-          byCeiling: (rate) => (cleanStorageFloor * ceilingRate) / rate + gc + restart,
+          paired: (beside) => tagsPartMs + atDeleteRate(beside) + beside.gcMs! + beside.restartMs!,
+          byBursts: (rate) => (cleanStorageFloor * reference) / rate + gc + restart,
           required: cleanStorageRequired,
         },
         options.full,
@@ -600,13 +647,26 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   }
 }
 
+/** What the minimal safe client did: the rate of each phase, its wall time and CPU. */
+export interface MinimalClean {
+  tagsList: RateResult;
+  /** Absent on the storage path, which reads each tag's digest from the storage instead. */
+  head?: RateResult;
+  delete: RateResult;
+  totalMs: number;
+  cpuMs: number;
+}
+
 /**
  * What a correct cleaner must do at the least on distribution 2.8, run by the minimal client
  * on the restored data: every repository's tags, every tag's digest (a DELETE by digest
  * untags every sibling, so each sibling must be known), one DELETE per digest whose tags are
- * all listed. Phases run one after another at full concurrency.
+ * all listed. Phases run one after another at full concurrency. `digests: 'storage'` reads
+ * each tag's digest from its `current/link` in the registry's storage, as rc does with its
+ * storage proven, instead of a HEAD: the registry then meets the DELETEs without having
+ * answered for those manifests, as it does when rc deletes.
  */
-async function minimalSafeClean(registry: RegistryServer, repositories: string[], doomed: readonly Image[], concurrency: number) {
+async function minimalSafeClean(registry: RegistryServer, repositories: string[], doomed: readonly Image[], concurrency: number, digests: 'api' | 'storage'): Promise<MinimalClean> {
   const client = new MinimalClient(registry.url, concurrency);
   try {
     const start = performance.now();
@@ -620,11 +680,20 @@ async function minimalSafeClean(registry: RegistryServer, repositories: string[]
       },
     );
     const all = repositories.flatMap((repository, i) => (tagLists[i] ?? []).map((tag) => ({ repository, tag })));
-    const { rate: head, digests } = await client.heads(all.map((t) => `/v2/${t.repository}/manifests/${t.tag}`));
+    let head: RateResult | undefined;
+    let digestOf: string[];
+    if (digests === 'api') {
+      const answered = await client.heads(all.map((t) => `/v2/${t.repository}/manifests/${t.tag}`));
+      head = answered.rate;
+      digestOf = answered.digests;
+    } else {
+      const repositoriesRoot = path.join(registry.storageRoot, 'docker', 'registry', 'v2', 'repositories');
+      digestOf = all.map((t) => readFileSync(path.join(repositoriesRoot, t.repository, '_manifests', 'tags', t.tag, 'current', 'link'), 'utf8').trim());
+    }
     const listed = new Set(doomed.map((i) => `${i.repository}:${i.tag}`));
     const tagsOf = new Map<string, string[]>();
     all.forEach((t, i) => {
-      const key = `${t.repository}@${digests[i]}`;
+      const key = `${t.repository}@${digestOf[i]}`;
       tagsOf.set(key, [...(tagsOf.get(key) ?? []), t.tag]);
     });
     const deletions = [...tagsOf.entries()]
@@ -634,9 +703,9 @@ async function minimalSafeClean(registry: RegistryServer, repositories: string[]
         return { method: 'DELETE' as const, path: `/v2/${repository}/manifests/${digest}` };
       });
     const del = await client.run(deletions, [202]);
-    if (tagsList.unexpected || head.unexpected || del.unexpected) throw new Error('minimal client: the registry answered unexpectedly');
+    if (tagsList.unexpected || head?.unexpected || del.unexpected) throw new Error('minimal client: the registry answered unexpectedly');
     const cpu = process.cpuUsage(cpuStart);
-    return { tagsList, head, delete: del, totalMs: performance.now() - start, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+    return { tagsList, ...(head && { head }), delete: del, totalMs: performance.now() - start, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
   } finally {
     await client.close();
   }
