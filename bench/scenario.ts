@@ -230,7 +230,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       for (let i = 0; i < 3; i++) rates.push(await oneBurst(paths));
       return median(rates);
     };
-    // The listing floor, and the tags/list and HEAD parts of the clean floors, come from the ceiling's rates.
+    // The listing floor comes from the ceiling's rates, and scales against this reference (as the cleans' floors did until 2026-12-07).
     const listingReference = await burstRate(headPaths);
     /** A run's floor at the HEAD rate the bursts right after it measured. */
     type BurstFloor = (rate: number) => number;
