@@ -148,7 +148,7 @@ function floorLines(scenario: ScenarioResult): string[] {
       return `${name}: ${each.join('; ')}`;
     });
     lines.push(
-      `Each timed clean has a floor of its own: beside it, on the same restored data, the minimal client does the same clean the same way (its digests through the API, or from the storage as rc with its storage proven), first or second in turn; the run's floor takes the DELETE rate (and HEAD rate) of that clean, and the ceiling's tags/list rate for the few fixed requests. Beside each run — ${runs.join('. ')}.`,
+      `Each timed clean has a floor of its own: beside it, on the same restored data, the minimal client does the same clean the same way (its digests through the API, or from the storage as rc with its storage proven), first or second in turn; the run's floor takes the DELETE rate (and HEAD rate) of that clean, and the ceiling's tags/list rate for the tag lists and the five fixed requests. Beside each run — ${runs.join('. ')}.`,
       '',
     );
   }
