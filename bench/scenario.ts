@@ -76,8 +76,13 @@ export interface ScenarioResult {
   /** The minimal safe client's first clean, through the API alone: list, HEAD every tag, DELETE each listed digest. */
   minimal: MinimalClean & { gcMs?: number; restartMs?: number };
   startup: { lsMs: number; cleanMs: number; uncachedLsMs: number; uncachedCleanMs: number; rssMb: number | undefined; lsCpuMs: number | undefined; cleanCpuMs: number | undefined };
-  /** `cleanMs`: a clean through the API alone (a HEAD per tag); `cleanStorageMs`: with the storage proven (digests read from it). */
-  floors: { lsMs: number; cleanMs: number; cleanStorageMs: number; gcMs?: number };
+  /**
+   * Floors at the rates of the start (the ceiling, the minimal client's first clean): the listing's before
+   * scaling; `cleanMs`, a clean through the API alone (a HEAD per tag), the one skopeo and the seed are
+   * set against; `cleanStorageMs`, with the storage proven (digests read from it). Each timed clean has
+   * its own paired floor (`Measurement.floorRunsMs`). Results before 2026-12-07 may hold a `gcMs` too.
+   */
+  floors: { lsMs: number; cleanMs: number; cleanStorageMs: number };
   subjects: Record<string, Measurement>;
   /** rc ls and rc clean --no-gc at other concurrencies (one run each): what the default is chosen by. */
   sweep: ConcurrencyPoint[];
@@ -394,7 +399,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // registry itself reads it: no HEAD per tag. That is rc's clean with a storage backend.
     const cleanStorageRequired = cleanConstant + 2 * R + D;
     const cleanStorageFloor = tagsPartMs + deletePartMs;
-    const gcFloor = gcMs !== undefined && restartMs !== undefined ? cleanStorageFloor + gcMs + restartMs : undefined;
 
     // --- rc clean -----------------------------------------------------------------------------------
     const config = {
@@ -430,7 +434,18 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       byBursts: BurstFloor;
       required: number;
     }
-    const cleanSubject = async (name: string, extra: string[], digests: 'api' | 'storage', gc: boolean, floor: CleanFloor, count: boolean): Promise<void> => {
+    /**
+     * One clean measured: `args` added to rc's, how the minimal client beside it finds digests, whether
+     * it also collects garbage and restarts, the floor, and whether a counted run follows.
+     */
+    interface CleanSubject {
+      args: string[];
+      digests: 'api' | 'storage';
+      gc: boolean;
+      floor: CleanFloor;
+      count: boolean;
+    }
+    const cleanSubject = async (name: string, { args: extra, digests, gc, floor, count }: CleanSubject): Promise<void> => {
       const runs: ProcessResult[] = [];
       const rates: number[] = [];
       const besides: Beside[] = [];
@@ -496,50 +511,47 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     };
     // A paired floor: the small fixed part at the ceiling's tags/list rate, the rest at the rates of the minimal clean beside the run.
     const atDeleteRate = ({ clean }: Beside): number => D / (clean.delete.perSecond / 1000);
-    await cleanSubject(
-      'rc clean --no-gc',
-      ['--no-gc'],
-      'storage',
-      false,
-      {
+    await cleanSubject('rc clean --no-gc', {
+      args: ['--no-gc'],
+      digests: 'storage',
+      gc: false,
+      floor: {
         paired: (beside) => tagsPartMs + atDeleteRate(beside),
         // Each part scales against the reference taken after the rate it comes from.
         byBursts: (rate) => (tagsPartMs * listingReference + deletePartMs * cleanReference) / rate,
         required: cleanStorageRequired,
       },
-      options.full,
-    );
+      count: options.full,
+    });
     if (options.full) {
-      await cleanSubject(
-        'rc clean --no-gc, API only',
-        ['--no-gc', '--config', apiOnlyConfig],
-        'api',
-        false,
-        {
+      await cleanSubject('rc clean --no-gc, API only', {
+        args: ['--no-gc', '--config', apiOnlyConfig],
+        digests: 'api',
+        gc: false,
+        floor: {
           paired: (beside) => tagsPartMs + (R * T) / (beside.clean.head!.perSecond / 1000) + atDeleteRate(beside),
           byBursts: (rate) => ((tagsPartMs + headPartMs) * listingReference + deletePartMs * cleanReference) / rate,
           required: cleanRequired,
         },
-        true,
-      );
+        count: true,
+      });
     }
     // Garbage collection and the restart are timed, not rated: the minimal client's own, beside each run
     // (until 2026-12-07, its one collection at the start, with only the requests' part scaled by the
     // burst after that collection and restart).
     if (options.gc && gcMs !== undefined && restartMs !== undefined && gcReference !== undefined) {
       const [gc, restart, reference] = [gcMs, restartMs, gcReference];
-      await cleanSubject(
-        'rc clean (GC online + restart)',
-        [],
-        'storage',
-        true,
-        {
+      await cleanSubject('rc clean (GC online + restart)', {
+        args: [],
+        digests: 'storage',
+        gc: true,
+        floor: {
           paired: (beside) => tagsPartMs + atDeleteRate(beside) + beside.gcMs! + beside.restartMs!,
           byBursts: (rate) => (cleanStorageFloor * reference) / rate + gc + restart,
           required: cleanStorageRequired,
         },
-        options.full,
-      );
+        count: options.full,
+      });
     }
 
     // --- the default concurrency, by measurement ----------------------------------------------------
@@ -632,7 +644,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       driftReference: { listing: listingReference, clean: cleanReference, ...(gcReference !== undefined && { gc: gcReference }) },
       minimal: { ...minimal, ...(gcMs !== undefined && { gcMs }), ...(restartMs !== undefined && { restartMs }) },
       startup,
-      floors: { lsMs: lsFloor, cleanMs: cleanFloor, cleanStorageMs: cleanStorageFloor, ...(gcFloor !== undefined && { gcMs: gcFloor }) },
+      floors: { lsMs: lsFloor, cleanMs: cleanFloor, cleanStorageMs: cleanStorageFloor },
       sweep,
       subjects,
     };
