@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpPool, TransportError } from '../../src/registry/http-pool.js';
+import { HttpPool } from '../../src/registry/http-pool.js';
+import { TransportError } from '../../src/registry/transport-error.js';
 
 /**
  * The transport under the registry client: what goes on the wire, connection reuse and the
