@@ -381,7 +381,9 @@ export class RegistryClient {
         const neverSent = error instanceof RegistryError && neverSentCodes.has(String((error.cause as { code?: string } | undefined)?.code));
         // A certificate problem does not go away by asking again.
         const certificate = error instanceof RegistryError && error.kind === 'tls';
-        if (last || certificate || !(error instanceof RegistryError) || !(isIdempotent(method) || neverSent)) throw error;
+        // Closed by rc itself (the run is ending): asking again would only wait out the backoff.
+        const closed = error instanceof RegistryError && (error.cause as { code?: string } | undefined)?.code === 'CLOSED';
+        if (last || certificate || closed || !(error instanceof RegistryError) || !(isIdempotent(method) || neverSent)) throw error;
         await sleep(retryDelayMs(this.retry, attempt));
       }
     }

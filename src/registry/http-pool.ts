@@ -68,6 +68,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Methods that carry no body unless given one; any other says `Content-Length: 0` when it has none, as Node's http does. */
 const bodyless = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * What Node's http refuses in a header value. The request goes out as Latin-1, which keeps the
+ * low byte of a character: U+010D would leave as a carriage return.
+ */
+const unsafeValue = /[^\t\x20-\x7e\x80-\xff]/;
+/** Framing headers this pool writes itself: a caller's would contradict them. */
+const ownHeaders = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
 /** What Node's http refuses in a path too: it would split the request line. */
 const unsafePath = /[^\u0021-\u00ff]/;
 
@@ -132,8 +139,8 @@ export class HttpPool {
   close(): void {
     this.closed = true;
     for (const connections of this.origins.values()) {
-      for (const waiting of connections.waiting.splice(0)) waiting.reject(new TransportError('ECONNRESET', 'the client was closed'));
-      for (const connection of connections.all) connection.destroy();
+      for (const waiting of connections.waiting.splice(0)) waiting.reject(clientClosed());
+      for (const connection of connections.all) connection.destroy(clientClosed());
     }
   }
 
@@ -153,7 +160,7 @@ export class HttpPool {
   /** An idle connection (the one used last: the least likely to have been closed by the server), a new one, or the next to free up. */
   private acquire(connections: OriginConnections): Http1Connection | Promise<Http1Connection> {
     for (let idle = connections.idle.pop(); idle; idle = connections.idle.pop()) if (!idle.closed) return idle;
-    if (this.closed) throw new TransportError('ECONNRESET', 'the client was closed');
+    if (this.closed) throw clientClosed();
     if (connections.open < this.options.connections) return this.connect(connections);
     return new Promise((resolve, reject) => connections.waiting.push({ resolve, reject }));
   }
@@ -204,6 +211,8 @@ export class HttpPool {
     };
     const socket = this.tlsConnect(options);
     socket.on('session', (session: Buffer) => (connections.session = session));
+    // As Node's https agent does: a session whose connection failed is not offered again.
+    socket.once('error', () => (connections.session = undefined));
     return socket;
   }
 }
@@ -226,14 +235,19 @@ function requestBytes(origin: Origin, path: string, init: RequestInit): string |
   const headers = init.headers ?? {};
   for (const name in headers) {
     const value = headers[name]!;
-    if (!headerName.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`request header ${JSON.stringify(name.slice(0, 40))} cannot be sent: its name or value holds a line break or an invalid character`);
-    head += `${name}: ${value}\r\n`;
+    if (!headerName.test(name) || unsafeValue.test(value)) throw new TypeError(`request header ${JSON.stringify(name.slice(0, 40))} cannot be sent: its name or value holds a line break or another character HTTP does not allow`);
+    if (!ownHeaders.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
   }
   // A length, not chunked encoding: some proxies in front of registries refuse chunked bodies.
   if (init.body !== undefined || !bodyless.has(init.method)) head += `Content-Length: ${init.body === undefined ? 0 : Buffer.byteLength(init.body)}\r\n`;
   head += '\r\n';
   if (init.body === undefined || init.body.length === 0) return head;
   return Buffer.concat([Buffer.from(head, 'latin1'), typeof init.body === 'string' ? Buffer.from(init.body) : init.body]);
+}
+
+/** Why a request ends when the pool is closed under it: nothing to ask again. */
+function clientClosed(): TransportError {
+  return new TransportError('CLOSED', 'the client was closed');
 }
 
 /**

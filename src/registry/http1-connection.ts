@@ -64,6 +64,8 @@ export class Http1Connection {
   }
 
   private onEnd(): void {
+    // Closed by the server while idle: taken out of use now, before a request is written to it.
+    if (!this.waiting) return this.destroy();
     // An answer that runs until the connection closes is complete now; any other is cut off.
     const answer = this.parser?.end();
     if (answer) this.settle(answer);

@@ -13,7 +13,7 @@ export class HttpParseError extends Error {
   readonly code = 'HPE_INVALID';
 }
 
-/** A head (status line and headers) larger than this is refused, as Node's own parser does at 16 KB. */
+/** A head (status line and headers) larger than this is refused (Node's own parser refuses more than 16 KB). */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line (size and extensions) longer than this is refused. */
 const MAX_CHUNK_LINE_BYTES = 4096;
@@ -114,10 +114,8 @@ export class ResponseParser {
 
   private readHead(): ParsedResponse | undefined {
     const end = this.pending.indexOf(HEAD_END);
-    if (end < 0) {
-      if (this.pending.length > MAX_HEAD_BYTES) throw new HttpParseError(`the answer's headers are larger than ${MAX_HEAD_BYTES / 1024} KB`);
-      return undefined;
-    }
+    if (end < 0 ? this.pending.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) throw new HttpParseError(`the answer's headers are larger than ${MAX_HEAD_BYTES / 1024} KB`);
+    if (end < 0) return undefined;
     const lines = this.pending.toString('latin1', 0, end).split('\r\n');
     this.pending = this.pending.subarray(end + 4);
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]!);
@@ -140,6 +138,7 @@ export class ResponseParser {
       else if (lower === 'transfer-encoding') codings = codings.concat(tokens(value));
       else if (lower === 'connection') connection = connection.concat(tokens(value));
     }
+    if (status < 100) throw new HttpParseError(`status ${status} is not an HTTP status`);
     if (status === 101) throw new HttpParseError('the server switched protocols, which rc never asks for');
     // An interim answer (100 Continue, 103 Early Hints): the real one follows on the same connection.
     if (status < 200) return undefined;

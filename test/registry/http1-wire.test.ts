@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpPool } from '../../src/registry/http-pool.js';
 import { TransportError } from '../../src/registry/transport-error.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * How answers are read off the wire, byte for byte: a raw TCP server on loopback writes exactly
@@ -123,6 +127,7 @@ describe('HTTP/1.1 on the wire', () => {
   it('reads no body after HEAD, 204 and 304 even when a length is given', async () => {
     reply = (request, socket) => {
       if (request.startsWith('HEAD')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nDocker-Content-Digest: sha256:abc\r\n\r\n');
+      else if (request.includes('if-none-match')) socket.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n');
       else socket.write('HTTP/1.1 204 No Content\r\n\r\n');
     };
     await withPool(async (pool) => {
@@ -130,6 +135,8 @@ describe('HTTP/1.1 on the wire', () => {
       expect([head.status, head.header('docker-content-digest'), head.body.length]).toEqual([200, 'sha256:abc', 0]);
       const empty = await get(pool);
       expect([empty.status, empty.body.length]).toEqual([204, 0]);
+      const unchanged = await pool.request(new URL('/v2/r/manifests/t', base), { method: 'GET', headers: { 'if-none-match': '"sha256:abc"' } });
+      expect([unchanged.status, unchanged.body.length]).toEqual([304, 0]);
     });
     expect(connections).toHaveLength(1);
   });
@@ -172,15 +179,59 @@ describe('HTTP/1.1 on the wire', () => {
     expect(connections).toHaveLength(1);
   });
 
-  it('refuses a header value with a line break before sending anything, without echoing the value', async () => {
+  it.each([
+    ['a line break', 'Bearer c2VjcmV0\r\nX-Injected: 1'],
+    // Sent as Latin-1, U+010D U+010A would leave as CR LF: a token server could smuggle a header or a request.
+    ['characters whose low byte is a line break', 'Bearer c2VjcmV0\u010d\u010aX-Injected: 1'],
+    ['a control character', 'Bearer c2VjcmV0\u0001'],
+  ])('refuses a header value with %s before sending anything, without echoing the value', async (_what, value) => {
     reply = answer('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     await withPool(async (pool) => {
-      const error = await pool.request(new URL('/v2/', base), { method: 'GET', headers: { authorization: 'Basic c2VjcmV0\r\nX-Injected: 1' } }).catch((caught: unknown) => caught);
+      const error = await pool.request(new URL('/v2/', base), { method: 'GET', headers: { authorization: value } }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(TypeError);
       expect(String(error)).toContain('"authorization"');
       expect(String(error)).not.toContain('c2VjcmV0');
     });
     expect(connections).toHaveLength(0);
+  });
+
+  it.each([
+    ['bytes beyond the answer', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['both Content-Length and Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+    ['HTTP/1.0 without keep-alive', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+  ])('reads an answer with %s, and never sends another request on its connection', async (_what, bytes) => {
+    reply = answer(bytes);
+    await withPool(async (pool) => {
+      expect((await get(pool)).body.toString()).toBe('ok');
+      expect((await get(pool)).body.toString()).toBe('ok');
+    });
+    expect(connections.map((c) => c.requests.length)).toEqual([1, 1]);
+  });
+
+  it('gives a request waiting for a connection a new one when the busy one closes after its answer', async () => {
+    reply = answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    const pool = new HttpPool({ connections: 1, timeoutMs: 5_000 });
+    try {
+      const answers = await Promise.all([get(pool), get(pool), get(pool)]);
+      expect(answers.map((a) => a.body.toString())).toEqual(['ok', 'ok', 'ok']);
+    } finally {
+      pool.close();
+    }
+    expect(connections).toHaveLength(3);
+  });
+
+  it('lets the process end while a keep-alive connection is idle (it is not held open for the idle timeout)', async () => {
+    reply = answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    // A process that sends one request and never closes its pool, as a run ending on an error would.
+    const script = `import { HttpPool } from ${JSON.stringify(new URL('../../src/registry/http-pool.ts', import.meta.url).pathname)};
+      const pool = new HttpPool({ connections: 2, timeoutMs: 30000 });
+      const answer = await pool.request(new URL(${JSON.stringify(`${base.origin}/v2/`)}), { method: 'GET' });
+      console.log(answer.body.toString());`;
+    // The idle timeout is 10 s: a process held open by its connection is killed at 8.
+    const child = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 8_000 }).catch((error: unknown) => error as { stdout: string; signal: string });
+    expect(child).toMatchObject({ stdout: 'ok\n' });
+    expect((child as { signal?: string }).signal).toBeUndefined();
+    expect(connections[0]!.requests).toHaveLength(1);
   });
 
   it('fails requests still waiting for an answer when the pool is closed', async () => {
@@ -190,8 +241,8 @@ describe('HTTP/1.1 on the wire', () => {
     const queued = get(pool).catch((caught: unknown) => caught);
     await new Promise((resolve) => setTimeout(resolve, 50));
     pool.close();
-    expect(await inFlight).toMatchObject({ code: 'ECONNRESET' });
-    expect(await queued).toMatchObject({ code: 'ECONNRESET', message: 'the client was closed' });
+    expect(await inFlight).toMatchObject({ code: 'CLOSED', message: 'the client was closed' });
+    expect(await queued).toMatchObject({ code: 'CLOSED', message: 'the client was closed' });
   });
 });
 

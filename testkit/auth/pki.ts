@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 /**
  * A throwaway PKI made with the `openssl` CLI (argument arrays, no shell): a CA, a server
- * certificate for 127.0.0.1 signed by it, a client certificate for mTLS signed by it, and a
+ * certificate for 127.0.0.1 and localhost signed by it, a client certificate for mTLS signed by it, and a
  * self-signed token-signing certificate (the registry's `auth.token.rootcertbundle`).
  * Every file is PEM in one temporary directory; `remove()` deletes it.
  */
@@ -15,7 +15,7 @@ export interface Pki {
   readonly dir: string;
   /** The CA certificate: what a client passes as `ca`, and the registry as `http.tls.clientcas`. */
   readonly caCert: string;
-  /** Server certificate (SAN IP:127.0.0.1, serverAuth) and its key: `http.tls.certificate` / `key`. */
+  /** Server certificate (SAN IP:127.0.0.1 and DNS:localhost, serverAuth) and its key: `http.tls.certificate` / `key`. */
   readonly serverCert: string;
   readonly serverKey: string;
   /** Client certificate (clientAuth) and its key, for mTLS. */
@@ -79,7 +79,7 @@ export async function createPki(): Promise<Pki> {
         'basicConstraints=CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
         'extendedKeyUsage=serverAuth',
-        'subjectAltName=IP:127.0.0.1',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
       ]),
       makeLeaf(dir, 'client', '/CN=registry-clean test client', 'ca', [
         'basicConstraints=CA:FALSE',
