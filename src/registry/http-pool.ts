@@ -2,6 +2,7 @@ import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
 import { Http1Connection } from './http1-connection.js';
+import { httpToken } from './http1-response-parser.js';
 import { TransportError } from './transport-error.js';
 
 export interface HttpPoolOptions {
@@ -67,7 +68,6 @@ const IDLE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Methods that carry no body unless given one; any other says `Content-Length: 0` when it has none, as Node's http does. */
 const bodyless = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
-const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * What Node's http refuses in a header value. The request goes out as Latin-1, which keeps the
  * low byte of a character: U+010D would leave as a carriage return.
@@ -78,13 +78,12 @@ const ownHeaders = new Set(['host', 'connection', 'content-length', 'transfer-en
 /** What Node's http refuses in a path too: it would split the request line. */
 const unsafePath = /[^\u0021-\u00ff]/;
 
-/** The connections to one origin: idle ones to reuse, how many are open, and requests waiting for one. */
+/** The connections to one origin: idle ones to reuse, every open one, and requests waiting for one. */
 interface OriginConnections {
   readonly origin: Origin;
   readonly idle: Http1Connection[];
-  open: number;
   readonly waiting: Array<{ resolve: (connection: Http1Connection) => void; reject: (error: unknown) => void }>;
-  /** Every open connection, idle or busy: what `close` ends. */
+  /** Every open connection, idle or busy: how many may still be opened, and what `close` ends. */
   readonly all: Set<Http1Connection>;
   /** A TLS session to resume, so only the first connection pays for a full handshake. */
   session?: Buffer;
@@ -150,7 +149,7 @@ export class HttpPool {
     const key = `${origin.secure ? 's' : ''}${origin.hostname}:${origin.port}`;
     let connections = this.origins.get(key);
     if (!connections) {
-      connections = { origin, idle: [], open: 0, waiting: [], all: new Set() };
+      connections = { origin, idle: [], waiting: [], all: new Set() };
       this.origins.set(key, connections);
     }
     this.byObject.set(origin, connections);
@@ -161,7 +160,7 @@ export class HttpPool {
   private acquire(connections: OriginConnections): Http1Connection | Promise<Http1Connection> {
     for (let idle = connections.idle.pop(); idle; idle = connections.idle.pop()) if (!idle.closed) return idle;
     if (this.closed) throw clientClosed();
-    if (connections.open < this.options.connections) return this.connect(connections);
+    if (connections.all.size < this.options.connections) return this.connect(connections);
     return new Promise((resolve, reject) => connections.waiting.push({ resolve, reject }));
   }
 
@@ -174,9 +173,7 @@ export class HttpPool {
   private connect(connections: OriginConnections): Http1Connection {
     const { origin } = connections;
     const socket = origin.secure ? this.connectTls(connections) : connectTcp({ host: origin.hostname, port: origin.port });
-    connections.open++;
     const connection = new Http1Connection(socket, IDLE_TIMEOUT_MS, (closed) => {
-      connections.open--;
       connections.all.delete(closed);
       const at = connections.idle.indexOf(closed);
       if (at >= 0) connections.idle.splice(at, 1);
@@ -235,7 +232,7 @@ function requestBytes(origin: Origin, path: string, init: RequestInit): string |
   const headers = init.headers ?? {};
   for (const name in headers) {
     const value = headers[name]!;
-    if (!headerName.test(name) || unsafeValue.test(value)) throw new TypeError(`request header ${JSON.stringify(name.slice(0, 40))} cannot be sent: its name or value holds a line break or another character HTTP does not allow`);
+    if (!httpToken.test(name) || unsafeValue.test(value)) throw new TypeError(`request header ${JSON.stringify(name.slice(0, 40))} cannot be sent: its name or value holds a line break or another character HTTP does not allow`);
     if (!ownHeaders.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
   }
   // A length, not chunked encoding: some proxies in front of registries refuse chunked bodies.

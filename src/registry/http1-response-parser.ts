@@ -18,6 +18,8 @@ const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line (size and extensions) longer than this is refused. */
 const MAX_CHUNK_LINE_BYTES = 4096;
 const CRLF = Buffer.from('\r\n');
+/** A token (RFC 9110 §5.6.2): what a header name must be, in an answer and in a request. */
+export const httpToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 type State =
@@ -70,12 +72,8 @@ export class ResponseParser {
     switch (state.kind) {
       case 'head':
         return this.readHead();
-      case 'length': {
-        const take = Math.min(state.remaining, this.pending.length);
-        if (take > 0) this.take(take);
-        state.remaining -= take;
-        return state.remaining === 0 ? this.finish(true) : undefined;
-      }
+      case 'length':
+        return this.takeBody(state) === 0 ? this.finish(true) : undefined;
       case 'chunk-size': {
         const line = this.line(MAX_CHUNK_LINE_BYTES, 'chunk size');
         if (line === undefined) return undefined;
@@ -85,13 +83,9 @@ export class ResponseParser {
         this.state = remaining === 0 ? { kind: 'trailers' } : { kind: 'chunk-data', remaining };
         return undefined;
       }
-      case 'chunk-data': {
-        const take = Math.min(state.remaining, this.pending.length);
-        if (take > 0) this.take(take);
-        state.remaining -= take;
-        if (state.remaining === 0) this.state = { kind: 'chunk-end' };
+      case 'chunk-data':
+        if (this.takeBody(state) === 0) this.state = { kind: 'chunk-end' };
         return undefined;
-      }
       case 'chunk-end': {
         if (this.pending.length < 2) return undefined;
         if (this.pending[0] !== 13 || this.pending[1] !== 10) throw new HttpParseError('a chunk is longer than its size says');
@@ -129,7 +123,7 @@ export class ResponseParser {
       const line = lines[i]!;
       const colon = line.indexOf(':');
       // A name is a token; a line starting with whitespace would be obsolete folding, refused as Node refuses it.
-      if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(line.slice(0, colon))) throw new HttpParseError(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
+      if (colon <= 0 || !httpToken.test(line.slice(0, colon))) throw new HttpParseError(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
       raw.push(name, value);
@@ -178,9 +172,15 @@ export class ResponseParser {
     return line;
   }
 
-  private take(bytes: number): void {
-    this.chunks.push(this.pending.subarray(0, bytes));
-    this.pending = this.pending.subarray(bytes);
+  /** Moves up to `remaining` pending bytes into the body; returns how many are still to come. */
+  private takeBody(state: { remaining: number }): number {
+    const bytes = Math.min(state.remaining, this.pending.length);
+    if (bytes > 0) {
+      this.chunks.push(this.pending.subarray(0, bytes));
+      this.pending = this.pending.subarray(bytes);
+    }
+    state.remaining -= bytes;
+    return state.remaining;
   }
 
   private finish(framed: boolean): ParsedResponse {
