@@ -1,5 +1,5 @@
 import { RunError } from '../errors/run-error.js';
-import type { RepositorySnapshot } from '../plan/repository-snapshot.js';
+import type { RepositorySnapshot, StorageView } from '../plan/repository-snapshot.js';
 import type { ManifestHead, ManifestJson } from '../registry/client.js';
 import { manifestFromBytes } from '../registry/manifest-from-bytes.js';
 import { isIndexMediaType } from '../registry/media-types.js';
@@ -24,37 +24,53 @@ export interface ResolveOptions {
  * agree with every answer. Either way API and storage must agree on the tags, or nothing is changed.
  */
 export async function resolveRepository(target: RegistryTarget, snapshot: RepositorySnapshot, options: ResolveOptions): Promise<void> {
+  // Read ahead by the check step for this first resolve only: a later one (the delete step's look again) reads afresh.
+  const readAhead = options.known ? undefined : snapshot.stored;
+  snapshot.stored = undefined;
   snapshot.heads = new Map();
   snapshot.indexChildren = new Map();
   if (snapshot.tags === null) return;
-  if (target.storage && target.storageProven) await resolveFromStorage(target, target.storage, snapshot, options.known);
-  else await resolveThroughApi(target, snapshot, options);
+  if (target.storage && target.storageProven) {
+    const view = readAhead ?? (await readStorageView(target.storage, snapshot.name, snapshot.tags, options.known));
+    if (view.disagreement) throw mismatch(target, snapshot, view.disagreement);
+    snapshot.heads = view.heads;
+    snapshot.indexChildren = view.indexChildren;
+  } else {
+    await resolveThroughApi(target, snapshot, options);
+  }
 }
 
-async function resolveFromStorage(target: RegistryTarget, storage: RegistryStorage, snapshot: RepositorySnapshot, known?: Map<string, ManifestHead>): Promise<void> {
-  const tags = snapshot.tags ?? [];
-  const stored = await storage.tagDigests(snapshot.name);
+/**
+ * What the storage says of a repository whose tags the registry listed as `tags`: each tag's
+ * manifest, the children of its indexes, and how storage and listing disagree, if they do. It
+ * must be read after the listing: a tag pushed in between then shows up as a disagreement.
+ * `known` heads that are not indexes are not read again.
+ */
+export async function readStorageView(storage: RegistryStorage, repository: string, tags: readonly string[], known?: Map<string, ManifestHead>): Promise<StorageView> {
+  const view: StorageView = { heads: new Map(), indexChildren: new Map(), disagreement: undefined };
+  const stored = await storage.tagDigests(repository);
   // A tag directory without a link (a push cut off) is listed but resolves to nothing: not a disagreement.
-  const disagreement = storageOnly(new Set(tags), stored, tags.length > 0);
-  if (disagreement) throw mismatch(target, snapshot, disagreement);
+  view.disagreement = storageOnly(new Set(tags), stored, tags.length > 0);
+  if (view.disagreement) return view;
   const links = stored ?? new Map<string, string>();
 
   // Manifests read before are not read again, except indexes (their children are needed afresh).
   const reused = new Map<string, ManifestHead>();
   for (const head of known?.values() ?? []) if (!isIndexMediaType(head.mediaType)) reused.set(head.digest, head);
   const digests = [...new Set(tags.flatMap((tag) => links.get(tag) ?? []))];
-  const texts = await storage.manifests(snapshot.name, digests.filter((digest) => !reused.has(digest)));
+  const texts = await storage.manifests(repository, digests.filter((digest) => !reused.has(digest)));
   const heads = new Map(reused);
   for (const [digest, text] of texts) {
     if (text === null) continue;
     const { head, json } = manifestFromBytes(digest, text);
     heads.set(digest, head);
-    if (isIndexMediaType(head.mediaType)) addChildren(snapshot, digest, json);
+    if (isIndexMediaType(head.mediaType)) addChildren(view.indexChildren, digest, json);
   }
   for (const tag of tags) {
     const head = heads.get(links.get(tag) ?? '');
-    if (head) snapshot.heads.set(tag, head);
+    if (head) view.heads.set(tag, head);
   }
+  return view;
 }
 
 async function resolveThroughApi(target: RegistryTarget, snapshot: RepositorySnapshot, options: ResolveOptions): Promise<void> {
@@ -77,7 +93,7 @@ async function resolveThroughApi(target: RegistryTarget, snapshot: RepositorySna
 
   const indexes = [...new Set([...snapshot.heads.values()].filter((h) => isIndexMediaType(h.mediaType)).map((h) => h.digest))];
   const manifests = await mapLimit(indexes, options.concurrency, (index) => target.client.getManifest(snapshot.name, index), options.signal);
-  indexes.forEach((index, i) => addChildren(snapshot, index, manifests[i]?.json));
+  indexes.forEach((index, i) => addChildren(snapshot.indexChildren, index, manifests[i]?.json));
 
   if (stored !== undefined) {
     const disagreement = compare(snapshot.heads, new Set(tags), stored);
@@ -85,11 +101,11 @@ async function resolveThroughApi(target: RegistryTarget, snapshot: RepositorySna
   }
 }
 
-function addChildren(snapshot: RepositorySnapshot, index: string, json: ManifestJson | undefined): void {
+function addChildren(indexChildren: Map<string, string[]>, index: string, json: ManifestJson | undefined): void {
   for (const child of json?.manifests ?? []) {
-    const parents = snapshot.indexChildren.get(child.digest);
+    const parents = indexChildren.get(child.digest);
     if (parents) parents.push(index);
-    else snapshot.indexChildren.set(child.digest, [index]);
+    else indexChildren.set(child.digest, [index]);
   }
 }
 

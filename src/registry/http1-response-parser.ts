@@ -17,10 +17,10 @@ export class HttpParseError extends Error {
 const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line (size and extensions) longer than this is refused. */
 const MAX_CHUNK_LINE_BYTES = 4096;
-const CRLF = Buffer.from('\r\n');
+const LF = 10;
+const CR = 13;
 /** A token (RFC 9110 §5.6.2): what a header name must be, in an answer and in a request. */
 export const httpToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEAD_END = Buffer.from('\r\n\r\n');
 
 type State =
   | { kind: 'head' }
@@ -35,7 +35,8 @@ type State =
  * Reads one response to one request off a stream of bytes that may arrive cut anywhere, and
  * frames its body as RFC 9112 §6.3 says: none after HEAD or for 1xx, 204 and 304; then chunked
  * transfer coding; then Content-Length; otherwise until the connection closes. Interim 1xx
- * answers are skipped. `feed` returns the answer once it is complete.
+ * answers are skipped. `feed` returns the answer once it is complete. Lines may end with a bare
+ * LF as well as CR LF, as RFC 9112 §2.2 allows a recipient to read them (curl and Node do).
  */
 export class ResponseParser {
   private state: State = { kind: 'head' };
@@ -87,9 +88,10 @@ export class ResponseParser {
         if (this.takeBody(state) === 0) this.state = { kind: 'chunk-end' };
         return undefined;
       case 'chunk-end': {
-        if (this.pending.length < 2) return undefined;
-        if (this.pending[0] !== 13 || this.pending[1] !== 10) throw new HttpParseError('a chunk is longer than its size says');
-        this.pending = this.pending.subarray(2);
+        const ending = this.pending[0] === CR ? 2 : 1;
+        if (this.pending.length < ending) return undefined;
+        if (this.pending[ending - 1] !== LF) throw new HttpParseError('a chunk is longer than its size says');
+        this.pending = this.pending.subarray(ending);
         this.state = { kind: 'chunk-size' };
         return undefined;
       }
@@ -107,11 +109,11 @@ export class ResponseParser {
   }
 
   private readHead(): ParsedResponse | undefined {
-    const end = this.pending.indexOf(HEAD_END);
-    if (end < 0 ? this.pending.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) throw new HttpParseError(`the answer's headers are larger than ${MAX_HEAD_BYTES / 1024} KB`);
-    if (end < 0) return undefined;
-    const lines = this.pending.toString('latin1', 0, end).split('\r\n');
-    this.pending = this.pending.subarray(end + 4);
+    const head = this.headEnd();
+    if (head === undefined ? this.pending.length > MAX_HEAD_BYTES : head.end > MAX_HEAD_BYTES) throw new HttpParseError(`the answer's headers are larger than ${MAX_HEAD_BYTES / 1024} KB`);
+    if (head === undefined) return undefined;
+    const lines = this.pending.toString('latin1', 0, head.end).split('\n').map(withoutCR);
+    this.pending = this.pending.subarray(head.next);
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]!);
     if (!statusLine) throw new HttpParseError(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 40))}`);
     const status = Number(statusLine[2]);
@@ -160,15 +162,27 @@ export class ResponseParser {
     return undefined;
   }
 
-  /** The next CRLF-ended line of pending bytes, or undefined until it has arrived. */
+  /**
+   * Where the head ends: `end`, the LF that ends its last line (before it, the status line and
+   * headers), and `next`, the first byte after the empty line that follows; undefined until it has arrived.
+   */
+  private headEnd(): { end: number; next: number } | undefined {
+    for (let lf = this.pending.indexOf(LF); lf >= 0; lf = this.pending.indexOf(LF, lf + 1)) {
+      if (this.pending[lf + 1] === LF) return { end: lf, next: lf + 2 };
+      if (this.pending[lf + 1] === CR && this.pending[lf + 2] === LF) return { end: lf, next: lf + 3 };
+    }
+    return undefined;
+  }
+
+  /** The next line of pending bytes without its line ending, or undefined until it has arrived. */
   private line(limit: number, what: string): string | undefined {
-    const end = this.pending.indexOf(CRLF);
+    const end = this.pending.indexOf(LF);
     if (end < 0) {
       if (this.pending.length > limit) throw new HttpParseError(`a ${what} line is longer than ${limit} bytes`);
       return undefined;
     }
-    const line = this.pending.toString('latin1', 0, end);
-    this.pending = this.pending.subarray(end + 2);
+    const line = withoutCR(this.pending.toString('latin1', 0, end));
+    this.pending = this.pending.subarray(end + 1);
     return line;
   }
 
@@ -188,6 +202,10 @@ export class ResponseParser {
     // Bytes beyond the answer were not asked for: the connection is out of step, so it is not used again.
     return { status: this.status, rawHeaders: this.rawHeaders, body, reusable: framed && this.keepAlive && this.pending.length === 0 };
   }
+}
+
+function withoutCR(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 function tokens(value: string): string[] {

@@ -4,17 +4,21 @@ import type { CleanContext } from '../pipeline/context.js';
 import { recoverRegistry } from '../maintenance/recover-registry.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
+import { readStorageView } from '../pipeline/resolve-repository.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
 import type { Step } from '../pipeline/step.js';
 import { settle, type ImageOutcome } from '../plan/image-outcome.js';
-import { repositoryKey } from '../plan/repository-snapshot.js';
+import { repositoryKey, type RepositorySnapshot } from '../plan/repository-snapshot.js';
 import { isIndexMediaType } from '../registry/media-types.js';
+import { Limiter } from '../util/limiter.js';
 import { mapLimit } from '../util/map-limit.js';
 
 /**
  * Finds which listed images exist (one tags/list per repository, never per image), then —
  * before any change — makes sure each registry allows deletion, that its configured storage
- * really is its own, and that the configured GC cannot destroy multi-arch images.
+ * really is its own, and that the configured GC cannot destroy multi-arch images. Where storage
+ * is configured, each repository's tags are read from it as soon as its tag list arrives, while
+ * the others are still on their way: the resolve step then has them without a wait.
  */
 export const verifyImagesStep: Step<CleanContext> = {
   id: 'verify',
@@ -33,6 +37,8 @@ export const verifyImagesStep: Step<CleanContext> = {
     // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
     // among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
+    // As many repositories at a time as the resolve step reads: an exec backend starts a process per read.
+    const storageReads = new Limiter(Math.max(1, Math.ceil(ctx.options.concurrency / 4)));
     let listingFailed = false;
     try {
       await mapLimit(
@@ -41,7 +47,7 @@ export const verifyImagesStep: Step<CleanContext> = {
         async ({ registry, repository, images }) => {
           const target = ctx.registries.get(registry)!;
           try {
-            await checkRepository(ctx, target, repository, images);
+            await checkRepository(ctx, target, repository, images, storageReads);
           } catch (error) {
             listingFailed = true;
             throw error;
@@ -69,8 +75,13 @@ export const verifyImagesStep: Step<CleanContext> = {
   },
 };
 
-/** Which of a repository's listed images exist: its tags/list (one request however many are listed), a HEAD for those listed by digest. */
-async function checkRepository(ctx: CleanContext, target: RegistryTarget, repository: string, images: ImageOutcome[]): Promise<void> {
+/**
+ * Which of a repository's listed images exist: its tags/list (one request however many are
+ * listed), a HEAD for those listed by digest. Then, if anything in it is to be deleted, the
+ * storage's view of those tags, for the resolve step to use once the storage is proven the
+ * registry's own (never in a dry run: it leaves no upload to prove it, and resolves through the API).
+ */
+async function checkRepository(ctx: CleanContext, target: RegistryTarget, repository: string, images: ImageOutcome[], storageReads: Limiter): Promise<void> {
   const { client, host: registry } = target;
   const tags = await client.tags(repository);
   const tagSet = new Set(tags ?? []);
@@ -81,7 +92,12 @@ async function checkRepository(ctx: CleanContext, target: RegistryTarget, reposi
       settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
     }
   }
-  ctx.repositories.set(repositoryKey(registry, repository), { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() });
+  const snapshot: RepositorySnapshot = { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() };
+  const storage = target.storage;
+  if (storage && tags !== null && !ctx.options.dryRun && images.some((i) => i.status === 'pending')) {
+    snapshot.stored = await storageReads.run(() => readStorageView(storage, repository, tags));
+  }
+  ctx.repositories.set(repositoryKey(registry, repository), snapshot);
 }
 
 /** Before any change: the registry allows deletion, and the configured storage is its own. */

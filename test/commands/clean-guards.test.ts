@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from '../../testkit/fault-proxy/fault-proxy.js';
 import { makeImage, pushImage, pushIndex } from '../../testkit/images.js';
 import { listTags, manifestDigest, pullImage } from '../../testkit/pull.js';
 import { startRegistry, type RegistryServer } from '../../testkit/registry-server.js';
@@ -49,6 +50,28 @@ describe('rc clean guards', () => {
     expect(await manifestDigest(registry.url, 'race', 'promoted')).toBe(digest);
     expect(await listTags(registry.url, 'race')).toEqual(['other', 'promoted']);
     await pullImage(registry.url, 'race', 'promoted');
+  });
+
+  it('changes nothing when storage shows a tag the listing did not (a push landed between the two reads)', async () => {
+    const digest = await pushImage(registry.url, 'landing', 'old', makeImage({ seed: 'landing/old' }));
+    await pushImage(registry.url, 'landing', 'keep', makeImage({ seed: 'landing/keep' }));
+    // The registry's answer to rc's tag list is held back while a CI job tags the listed image anew.
+    const proxy = await startFaultProxy(registry.url, { rules: [{ method: 'GET', path: /^\/v2\/landing\/tags\/list/, nth: [1], fault: { type: 'delay', ms: 1_500 } }] });
+    try {
+      workspace.writeConfig({ ...filesystemConfig(registry), registries: { [proxy.host]: {} } });
+      workspace.writeList([`${proxy.host}/landing:old`], 'landing.txt');
+      const run = workspace.rc('clean', '--file', 'landing.txt', '--no-gc');
+      await proxy.waitFor((r) => r.method === 'GET' && r.path.startsWith('/v2/landing/tags/list'), 10_000, 'the tag list of landing');
+      await pushImage(registry.url, 'landing', 'promoted', makeImage({ seed: 'landing/old' }));
+      const result = await run;
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toContain('does not match what the registry serves for landing: tag promoted is in storage but not served');
+      expect(await manifestDigest(registry.url, 'landing', 'old')).toBe(digest);
+      expect(await listTags(registry.url, 'landing')).toEqual(['keep', 'old', 'promoted']);
+      expect(proxy.count({ method: 'DELETE', path: /\/manifests\/sha256:(?!0{64})/ })).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('refuses gc.deleteUntagged on a 2.x registry that holds a multi-arch index, before deleting anything', async () => {

@@ -76,6 +76,17 @@ describe('HTTP/1.1 on the wire', () => {
     expect(connections[0]!.requests).toHaveLength(2);
   });
 
+  it('reads answers whose lines end with a bare LF, cut into single bytes, instead of waiting for CR LF until the timeout', async () => {
+    const answers = ['HTTP/1.1 200 OK\nContent-Length: 2\nX-Mixed: yes\r\n\nok', 'HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nab\r\n1\r\nc\n0\n\n'];
+    reply = (_request, socket, index) => writeInPieces(socket, [...answers[index]!]);
+    await withPool(async (pool) => {
+      const first = await get(pool);
+      expect([first.status, first.header('x-mixed'), first.body.toString()]).toEqual([200, 'yes', 'ok']);
+      expect((await get(pool)).body.toString()).toBe('abc');
+    }, 2_000);
+    expect(connections).toHaveLength(1);
+  });
+
   it('writes the request line, Host with the port, keep-alive and the caller headers, and a length for a body', async () => {
     reply = answer('HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
     await withPool(async (pool) => {
