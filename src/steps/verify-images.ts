@@ -37,7 +37,7 @@ export const verifyImagesStep: Step<CleanContext> = {
     // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
     // among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
-    // As many repositories at a time as the resolve step reads: an exec backend starts a process per read.
+    // As many repositories at a time as the resolve step reads: an exec backend starts a process for each batch.
     const storageReads = new Limiter(Math.max(1, Math.ceil(ctx.options.concurrency / 4)));
     let listingFailed = false;
     try {
