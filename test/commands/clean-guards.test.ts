@@ -5,6 +5,7 @@ import { startFaultProxy } from '../../testkit/fault-proxy/fault-proxy.js';
 import { makeImage, pushImage, pushIndex } from '../../testkit/images.js';
 import { listTags, manifestDigest, pullImage } from '../../testkit/pull.js';
 import { startRegistry, type RegistryServer } from '../../testkit/registry-server.js';
+import { waitUntil } from '../resilience/support.js';
 import { snapshotStorage } from '../support/storage-snapshot.js';
 import { createWorkspace, filesystemConfig, type Workspace } from '../support/workspace.js';
 
@@ -61,7 +62,9 @@ describe('rc clean guards', () => {
       workspace.writeConfig({ ...filesystemConfig(registry), registries: { [proxy.host]: {} } });
       workspace.writeList([`${proxy.host}/landing:old`], 'landing.txt');
       const run = workspace.rc('clean', '--file', 'landing.txt', '--no-gc');
-      await proxy.waitFor((r) => r.method === 'GET' && r.path.startsWith('/v2/landing/tags/list'), 10_000, 'the tag list of landing');
+      const listing = await proxy.waitFor((r) => r.method === 'GET' && r.path.startsWith('/v2/landing/tags/list'), 10_000, 'the tag list of landing');
+      // Only once the registry has answered the listing (its answer is still held) does the tag land.
+      await waitUntil(() => listing.upstreamStatus !== undefined, 10_000, 'the registry answered the tag list');
       await pushImage(registry.url, 'landing', 'promoted', makeImage({ seed: 'landing/old' }));
       const result = await run;
       expect(result.exitCode, result.stderr).toBe(1);
