@@ -377,13 +377,15 @@ export class RegistryClient {
         if (last || !isIdempotent(method) || !isRetryableStatus(response.status)) return response;
         await sleep(retryDelayMs(this.retry, attempt, response.header('retry-after')));
       } catch (error) {
+        if (last || !(error instanceof RegistryError)) throw error;
+        const transportCode = (error.cause as { code?: string } | undefined)?.code;
         // Refused, or never connected: the request was not sent, so even a DELETE may be sent again.
-        const neverSent = error instanceof RegistryError && neverSentCodes.has(String((error.cause as { code?: string } | undefined)?.code));
+        const neverSent = transportCode !== undefined && neverSentCodes.has(transportCode);
         // A certificate problem does not go away by asking again.
-        const certificate = error instanceof RegistryError && error.kind === 'tls';
+        const certificate = error.kind === 'tls';
         // Closed by rc itself (the run is ending): asking again would only wait out the backoff.
-        const closed = error instanceof RegistryError && (error.cause as { code?: string } | undefined)?.code === 'CLOSED';
-        if (last || certificate || closed || !(error instanceof RegistryError) || !(isIdempotent(method) || neverSent)) throw error;
+        const closed = transportCode === 'CLOSED';
+        if (certificate || closed || !(isIdempotent(method) || neverSent)) throw error;
         await sleep(retryDelayMs(this.retry, attempt));
       }
     }
