@@ -95,7 +95,7 @@ export async function runRc(args: string[], options: { cwd: string; timeoutMs?: 
   const scratch = scratchDir('rc-bench-rss-');
   const rssFile = path.join(scratch, 'rss.json');
   const timeFile = path.join(scratch, 'time.txt');
-  // bin/run.cjs itself, as an installed `rc` runs: its shebang's V8 flags count. This Node first on PATH.
+  // bin/run.cjs itself, as an installed `rc` runs (and as a long clean tunes V8 for itself). This Node first on PATH.
   const argv = existsSync(gnuTime) ? [gnuTime, '-v', '-o', timeFile, rcBin, ...args] : [rcBin, ...args];
   try {
     const env = {

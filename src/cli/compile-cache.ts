@@ -17,6 +17,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import { provideImport } from '../util/import-module.js';
+import { v8FlagsChanged } from './large-run-heap.js';
 
 /**
  * Where caches go: `RC_COMPILE_CACHE` names a directory, or turns caching off with `off` (or `0`,
@@ -83,6 +84,8 @@ export function requireWithCompileCache(file: string, options: CompileCacheOptio
   const usable = found !== undefined && !script.cachedDataRejected;
   process.once('exit', (code) => {
     const succeeded = code === 0;
+    // A cache made under changed flags would be refused by every later run (see large-run-heap.ts).
+    if (v8FlagsChanged()) return;
     // Nothing to gain from writing again: the cache in use is whole, or this run got no further.
     if (usable && (found.path === whole || !succeeded)) return;
     save(script, options.dir!, succeeded ? whole : partial, { key, bundle: path.basename(file) });

@@ -4,6 +4,7 @@ import { exitCodeHelp, ExitCode } from '../errors/exit-codes.js';
 import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { listPath } from '../config/load-config.js';
+import { isLargeList, keepHeapSmall } from '../cli/large-run-heap.js';
 import { reportFailed, type CleanReport } from '../report/clean-report.js';
 import { cleanReportLines } from '../report/print-clean-report.js';
 
@@ -50,6 +51,8 @@ ${exitCodeHelp}`;
       throw new InputError('give the images either as arguments or with --file, not both; nothing was touched');
     }
     const file = listPath(flags.file, loaded);
+    const source = images.length > 0 ? { images } : { file };
+    if (isLargeList(source)) keepHeapSmall();
     const abort = new AbortController();
     const interrupt = () => {
       if (abort.signal.aborted) {
@@ -75,7 +78,7 @@ ${exitCodeHelp}`;
           gc: flags.gc,
           forceGc: flags['force-gc'],
           restart: flags.restart,
-          source: images.length > 0 ? { images } : { file },
+          source,
         },
       });
       const exitCode = report.error?.exitCode ?? (reportFailed(report) ? ExitCode.failed : ExitCode.ok);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileCacheDir } from '../../src/cli/compile-cache.js';
+import { largeListBytes } from '../../src/cli/large-run-heap.js';
 import { createWorkspace } from '../support/workspace.js';
 
 /** Cache files of the built bundle (rc.cjs-<node>-<arch>-<size>-<mtime>.<command>[.partial].cache). */
@@ -76,6 +77,25 @@ describe('V8 code cache of the bundle (bin/run.cjs)', () => {
     const replaced = readFileSync(path.join(dir, whole!));
     expect(replaced.equals(garbage)).toBe(false);
     expect(replaced.length).toBeGreaterThan(10_000);
+  });
+
+  it('a clean of a long list, which tunes V8 for memory, writes no cache: later runs, with V8\'s defaults, would refuse it', async () => {
+    // Lists that fail validation on their last line: exit 2 before any registry is asked.
+    const list = (lines: number) => `${Array.from({ length: lines }, (_, i) => `127.0.0.1:9/team/service-${i}:release-${i}\n`).join('')}not an image\n`;
+    writeFileSync(path.join(workspace.dir, 'short.txt'), list(10));
+    writeFileSync(path.join(workspace.dir, 'long.txt'), list(8_000));
+    expect(statSync(path.join(workspace.dir, 'long.txt')).size).toBeGreaterThanOrEqual(largeListBytes);
+
+    const short = { RC_COMPILE_CACHE: freshDir() };
+    const shortRun = await workspace.rcWith(short, 'clean', '--file', 'short.txt');
+    expect(shortRun.exitCode).toBe(2);
+    expect(cachesIn(short.RC_COMPILE_CACHE)).toEqual([expect.stringMatching(/\.clean\.partial\.cache$/)]);
+
+    const long = { RC_COMPILE_CACHE: freshDir() };
+    const longRun = await workspace.rcWith(long, 'clean', '--file', 'long.txt');
+    expect(longRun.exitCode).toBe(2);
+    expect(longRun.stderr).toContain('long.txt:8001');
+    expect(cachesIn(long.RC_COMPILE_CACHE)).toEqual([]);
   });
 
   it('drops the caches of other builds and leaves everything else in the directory alone', async () => {
