@@ -18,8 +18,8 @@
 import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
-/** A list this long (in lines, or in bytes for a file: about 50 bytes a line) is a large run. */
-export const largeListImages = 5_000;
+/** A list this long is a large run: 5,000 images, or a file of this many bytes (about 50 a line). */
+const largeListImages = 5_000;
 export const largeListBytes = 256 * 1024;
 
 /** What decides: the images given as arguments, or else the list file's size (a missing file is not large). */
