@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { RunError } from '../errors/run-error.js';
 
 export interface CommandResult {
@@ -63,6 +64,23 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
     if (error instanceof RunError) throw error;
     throw new RunError(`command ${argv.join(' ')} could not run: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A short command run with nothing to stream and nothing to cancel (`rm -rf` of removed tags),
+ * through `child_process` directly (loaded at start-up anyway): loading execa and its streams
+ * costs more main-thread time than such a command does. Arguments as an array, no shell, as above.
+ */
+export async function runQuietly(argv: readonly string[]): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new RunError('empty command');
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', (error) => reject(new RunError(`command ${argv.join(' ')} could not run: ${error.message}`)));
+    child.on('close', (code) => resolve({ exitCode: code ?? 1, output, stdout: '' }));
+  });
 }
 
 function lineSink(lines: string[], onLine: ((line: string) => void) | undefined, also?: string[]) {

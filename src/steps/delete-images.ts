@@ -9,6 +9,7 @@ import { isPlannedByCore } from '../plan/plan-repository.js';
 import { planRepositoryInto } from '../pipeline/plan-repository-into.js';
 import { repositoryKey, type RepositorySnapshot } from '../plan/repository-snapshot.js';
 import { mapLimit } from '../util/map-limit.js';
+import { discardTagsSetAside, putBackUndeleted, setAsideRun, setTagsAside, type TagsSetAside } from '../pipeline/tags-set-aside.js';
 
 /**
  * Carries out the plan, a repository at a time: one request per digest when all its tags go,
@@ -36,30 +37,46 @@ export const deleteImagesStep: Step<CleanContext> = {
     let done = 0;
     const total = ctx.plan.length;
     const progress = () => io.progress(++done, total);
-    await mapLimit(
-      [...byRepository.entries()],
-      Math.max(1, Math.ceil(ctx.options.concurrency / 4)),
-      async ([key, actions]) => {
-        await deleteInRepository(ctx, ctx.repositories.get(key) as RepositorySnapshot, actions, io, progress);
-        // Nothing after this step reads a repository's tags and manifests: at 100,000 tags they are most of the memory.
-        ctx.repositories.delete(key);
-      },
-      ctx.signal,
-    );
+    // Tags set aside and settled are removed while other repositories are deleted; the step waits for them all.
+    const discards: Array<Promise<void>> = [];
+    try {
+      await mapLimit(
+        [...byRepository.entries()],
+        Math.max(1, Math.ceil(ctx.options.concurrency / 4)),
+        async ([key, actions]) => {
+          await deleteInRepository(ctx, ctx.repositories.get(key) as RepositorySnapshot, actions, io, progress, (discard) => discards.push(discard));
+          // Nothing after this step reads a repository's tags and manifests: at 100,000 tags they are most of the memory.
+          ctx.repositories.delete(key);
+        },
+        ctx.signal,
+      );
+    } finally {
+      await Promise.all(discards);
+      if (discards.length > 0) for (const target of ctx.registries.values()) await target.storage?.removeSetAsideRun(setAsideRun);
+    }
     const deleted = ctx.images.filter((i) => i.status === 'deleted').length;
     const failed = ctx.images.filter((i) => i.status === 'failed').length;
     io.title(`Delete images: ${deleted} deleted${failed ? `, ${failed} failed` : ''}`);
   },
 };
 
-async function deleteInRepository(ctx: CleanContext, snapshot: RepositorySnapshot, planned: DeletionAction[], io: StepIO, progress: () => void) {
+async function deleteInRepository(
+  ctx: CleanContext,
+  snapshot: RepositorySnapshot,
+  planned: DeletionAction[],
+  io: StepIO,
+  progress: () => void,
+  later: (discard: Promise<void>) => void,
+) {
   const target = ctx.registries.get(snapshot.registry) as RegistryTarget;
   let actions = planned;
+  let aside: TagsSetAside | undefined;
   if (actions.some((a) => a.kind === 'delete-manifest')) {
     try {
       actions = await replanIfChanged(ctx, target, snapshot, actions, io);
+      aside = await setTagsAside(target, snapshot.name, actions.filter((a): a is DeleteManifestAction => a.kind === 'delete-manifest'));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       for (const image of planned.flatMap(imagesOf)) settle(image, 'failed', reason);
       io.warn(`${snapshot.registry}/${snapshot.name} left alone: ${reason}`);
       return;
@@ -67,22 +84,39 @@ async function deleteInRepository(ctx: CleanContext, snapshot: RepositorySnapsho
   }
 
   const failedIndexes = new Set<string>();
+  const deleted = new Set<DeleteManifestAction>();
   const run = async (action: DeletionAction) => {
     try {
       const parent = action.kind === 'delete-manifest' ? (snapshot.indexChildren.get(action.digest) ?? []).find((i) => failedIndexes.has(i)) : undefined;
       if (parent) throw new RunError(`left alone: its multi-arch index ${parent} could not be deleted`);
       await carryOut(target, action);
+      if (action.kind === 'delete-manifest') deleted.add(action);
     } catch (error) {
       if (action.kind === 'delete-manifest' && action.isIndex) failedIndexes.add(action.digest);
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       for (const image of imagesOf(action)) settle(image, 'failed', reason);
       io.warn(`${describe(action)} failed: ${reason}`);
     }
     progress();
   };
   const indexesFirst = actions.filter((a) => a.kind === 'delete-manifest' && a.isIndex);
-  await mapLimit(indexesFirst, ctx.options.concurrency, run, ctx.signal);
-  await mapLimit(actions.filter((a) => !indexesFirst.includes(a)), ctx.options.concurrency, run, ctx.signal);
+  try {
+    await mapLimit(indexesFirst, ctx.options.concurrency, run, ctx.signal);
+    await mapLimit(actions.filter((a) => !indexesFirst.includes(a)), ctx.options.concurrency, run, ctx.signal);
+  } finally {
+    if (aside) await settleTagsSetAside(aside, deleted, io, later);
+  }
+}
+
+/** Tags of manifests still there go back at once; the others are removed while other repositories are deleted. */
+async function settleTagsSetAside(aside: TagsSetAside, deleted: Set<DeleteManifestAction>, io: StepIO, later: (discard: Promise<void>) => void) {
+  const where = `${aside.storage.description}, rc-tags-set-aside/${setAsideRun}`;
+  try {
+    const discard = await putBackUndeleted(aside, deleted);
+    later(discardTagsSetAside(aside, discard).catch((error: unknown) => io.warn(`${aside.repository}: tags of deleted manifests are left in ${where} (${errorText(error)}); an rc run started ten minutes or more later removes them`)));
+  } catch (error) {
+    io.warn(`${aside.repository}: tags set aside for deletion could not all be put back (${errorText(error)}); they are kept in ${where}, and an rc run started ten minutes or more later puts them back`);
+  }
 }
 
 /**
@@ -140,6 +174,10 @@ async function deleteManifest(target: RegistryTarget, action: DeleteManifestActi
     if (result === 'deleted') settle(image, 'deleted');
     else settle(image, 'absent', `manifest ${action.digest} was already gone`);
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function imagesOf(action: DeletionAction): ImageOutcome[] {

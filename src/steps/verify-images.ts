@@ -6,6 +6,7 @@ import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { readStorageView } from '../pipeline/resolve-repository.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
+import { recoverTagsSetAside } from '../pipeline/tags-set-aside.js';
 import type { Step } from '../pipeline/step.js';
 import { settle, type ImageOutcome } from '../plan/image-outcome.js';
 import { repositoryKey, type RepositorySnapshot } from '../plan/repository-snapshot.js';
@@ -31,6 +32,12 @@ export const verifyImagesStep: Step<CleanContext> = {
       // A run interrupted inside its GC window may have left the registry stopped or read-only.
       await recoverRegistry(ctx, target, io);
       await target.client.ping();
+      // One killed while deleting may have left tags set aside: back before the tags are listed.
+      if (!ctx.options.dryRun && target.storage) {
+        for (const { run, putBack, dropped } of await recoverTagsSetAside(target.storage)) {
+          io.warn(`${target.host}: an interrupted run (rc-tags-set-aside/${run}) had set tags aside for deletion: ${putBack} put back, ${dropped} dropped (their manifest was deleted, or the tag was pushed again)`);
+        }
+      }
     }
     // Each registry is probed on the first repository found to hold a listed image, while the
     // others are still being listed (a probe is three round trips one after the other). Once the

@@ -4,6 +4,13 @@ import type { StorageBackend, StorageUsage } from './storage-backend.js';
 /** The filesystem driver's layout below its root directory (the same inside a container). */
 const v2 = 'docker/registry/v2';
 const repositoriesDir = `${v2}/repositories`;
+/**
+ * Where a deletion moves the tags of the manifests it is about to delete (see
+ * `pipeline/tags-set-aside.ts`): beside `repositories/`, where neither the registry (its catalog,
+ * tag lists and GC) nor a pull ever looks. One directory a run, `<run>/<repository:tag>` in it,
+ * URI-encoded into one name (`team%2Fapp%3Av1`): creating directories is what costs here.
+ */
+const setAsideDir = `${v2}/rc-tags-set-aside`;
 
 /** The parts of a repository directory that make it a repository (2.8 lists a directory with `_manifests` or `_layers`). */
 const repositoryParts = ['_manifests', '_layers', '_uploads'] as const;
@@ -116,6 +123,59 @@ export class RegistryStorage {
     await this.backend.remove(repoPath(repository, '_manifests', 'tags', checkSegment(tag)));
   }
 
+  /** Whether this storage can set tags aside (its backend renames). */
+  get canSetTagsAside(): boolean {
+    return this.backend.move !== undefined;
+  }
+
+  /** Moves a tag's directory out of its repository into the run's; false if the tag is not there. */
+  async setTagAside(run: string, repository: string, tag: string): Promise<boolean> {
+    return this.move(repoPath(repository, '_manifests', 'tags', checkSegment(tag)), asidePath(run, repository, tag));
+  }
+
+  /** Moves a tag set aside back into its repository; false when a tag of that name is there again (a push since). */
+  async putTagBack(run: string, repository: string, tag: string): Promise<boolean> {
+    return this.move(asidePath(run, repository, tag), repoPath(repository, '_manifests', 'tags', checkSegment(tag)));
+  }
+
+  /** The digest a tag set aside pointed to (its `current/link`), if it has one. */
+  async setAsideTagDigest(run: string, repository: string, tag: string): Promise<string | undefined> {
+    return (await this.backend.readText(`${asidePath(run, repository, tag)}/current/link`))?.trim() || undefined;
+  }
+
+  /** Whether the repository still links the manifest (`_manifests/revisions/…/link`): the registry still serves it by digest. */
+  async manifestLinked(repository: string, digest: string): Promise<boolean> {
+    if (!digestPattern.test(digest)) return false;
+    const [algorithm, hex] = splitDigest(digest);
+    return (await this.backend.readText(repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link')))?.trim() === digest;
+  }
+
+  /** Removes tags set aside (in a process of its own where the backend can: thousands of tiny directories). */
+  async discardSetAside(run: string, tags: ReadonlyArray<{ repository: string; tag: string }>): Promise<void> {
+    const paths = tags.map(({ repository, tag }) => asidePath(run, repository, tag));
+    if (this.backend.removeInBackground) await this.backend.removeInBackground(paths);
+    else await mapLimit(paths, this.concurrency, (path) => this.backend.remove(path));
+  }
+
+  /** Removes a run's directory of tags set aside, and the one above it, where they are empty. */
+  async removeSetAsideRun(run: string): Promise<void> {
+    if (await this.backend.removeEmptyDirectory(join(setAsideDir, checkSegment(run)))) await this.backend.removeEmptyDirectory(setAsideDir);
+  }
+
+  /** The runs with tags still set aside in storage (an interrupted run among them). */
+  async setAsideRuns(): Promise<string[]> {
+    return ((await this.backend.list(setAsideDir)) ?? []).filter((e) => e.directory).map((e) => e.name);
+  }
+
+  /** Every tag a run has set aside, with its repository; names that are not rc's are left out. */
+  async tagsSetAside(run: string): Promise<Array<{ repository: string; tag: string }>> {
+    const entries = (await this.backend.list(join(setAsideDir, checkSegment(run)))) ?? [];
+    return entries.flatMap((entry) => {
+      const decoded = entry.directory ? decodeAside(entry.name) : undefined;
+      return decoded ? [decoded] : [];
+    });
+  }
+
   async contents(repository: string): Promise<RepositoryContents> {
     const entries = await this.backend.list(repoPath(repository));
     if (entries === null) return { exists: false, hasManifests: false, tags: [], uploads: [], nested: [], other: [] };
@@ -154,6 +214,11 @@ export class RegistryStorage {
     return { directoryRemoved };
   }
 
+  private async move(from: string, to: string): Promise<boolean> {
+    if (!this.backend.move) throw new Error(`${this.backend.description} cannot move entries`);
+    return this.backend.move(from, to);
+  }
+
   /** Reads several small files, in one batch where the backend can. */
   private async readMany(paths: string[]): Promise<Array<string | null>> {
     if (paths.length === 0) return [];
@@ -169,9 +234,35 @@ export function repoPath(repository: string, ...parts: string[]): string {
   return join(repositoriesDir, ...segments.map(checkSegment), ...parts.map(checkSegment));
 }
 
+/** Where a run keeps a tag it has set aside: `<run>/<repository:tag>`, URI-encoded into one name. */
+function asidePath(run: string, repository: string, tag: string): string {
+  repository.split('/').forEach(checkSegment);
+  return join(setAsideDir, checkSegment(run), encodeURIComponent(`${repository}:${checkSegment(tag)}`));
+}
+
+function decodeAside(name: string): { repository: string; tag: string } | undefined {
+  const decoded = /^[A-Za-z0-9_.%-]+$/.test(name) ? safeDecode(name) : undefined;
+  const colon = decoded?.lastIndexOf(':') ?? -1;
+  if (decoded === undefined || colon <= 0) return undefined;
+  const repository = decoded.slice(0, colon);
+  const tag = decoded.slice(colon + 1);
+  const safe = [...repository.split('/'), tag].every((segment) => safeSegment.test(segment) && segment !== '.' && segment !== '..');
+  return safe ? { repository, tag } : undefined;
+}
+
+function safeDecode(name: string): string | undefined {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `sha256:<hex>` → its path segments; anything else is refused (it would not be a path the registry wrote). */
+const digestPattern = /^(sha256|sha384|sha512):([a-f0-9]{64,128})$/;
+
 function splitDigest(digest: string): [string, string] {
-  const match = /^(sha256|sha384|sha512):([a-f0-9]{64,128})$/.exec(digest);
+  const match = digestPattern.exec(digest);
   if (!match) throw new Error(`refusing to read a manifest with the malformed digest ${JSON.stringify(digest)}`);
   return [match[1]!, match[2]!];
 }

@@ -1,10 +1,11 @@
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync } from 'node:fs';
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import { RunError } from '../../errors/run-error.js';
-import { toArgv } from '../../process/run-command.js';
+import { runQuietly, toArgv } from '../../process/run-command.js';
+import { lastLines } from '../../util/last-lines.js';
 import { defineBackend } from '../../plugins/define.js';
 import { nonEmptyString } from '../../config/non-empty-string.js';
 import { localCommandsRuntime } from '../../runtime/local-commands.js';
@@ -43,8 +44,18 @@ export const filesystemBackend = defineBackend({
 /** Files read between two turns of the event loop. */
 const readChunk = 64;
 
+/** Paths per `rm` process: far below any argument-length limit (a path here is about 150 bytes). */
+const removeChunk = 1_000;
+
 export function filesystemStorage(root: string): StorageBackend {
   const inside = (relative: string): string => insideRoot(root, relative);
+  const removeTrees = oneRemoverAtATime(async (relatives) => {
+    for (let start = 0; start < relatives.length; start += removeChunk) {
+      const chunk = relatives.slice(start, start + removeChunk);
+      const result = await runQuietly(['rm', '-rf', '--', ...chunk.map(inside)]);
+      if (result.exitCode !== 0) throw storageError('remove', chunk[0] ?? '', new Error(lastLines(result.output)));
+    }
+  });
   return {
     description: `filesystem ${root}`,
     async list(relative) {
@@ -88,6 +99,31 @@ export function filesystemStorage(root: string): StorageBackend {
         throw storageError('remove', relative, error);
       }
     },
+    async move(from, to) {
+      // Synchronous, like readTexts: a rename is one system call, and a promise round trip through
+      // libuv's thread pool costs more than the call itself. `rename` would replace an empty directory: look first.
+      const target = inside(to);
+      try {
+        if (exists(target)) return false;
+        renameSync(inside(from), target);
+        return true;
+      } catch (error) {
+        // The target's parent is created on demand: one mkdir a batch, not one a tag.
+        if (!isMissing(error) || !exists(inside(from))) return fail(error);
+      }
+      try {
+        mkdirSync(path.dirname(target), { recursive: true });
+        renameSync(inside(from), target);
+        return true;
+      } catch (error) {
+        return fail(error);
+      }
+      function fail(error: unknown): false {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (isMissing(error) || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+        throw storageError('move', from, error);
+      }
+    },
     async measure(relative) {
       const usage = { files: 0, bytes: 0 };
       // Synchronous calls a directory at a time, like readTexts: the blob store is thousands of tiny directories.
@@ -113,6 +149,7 @@ export function filesystemStorage(root: string): StorageBackend {
       await walk(inside(relative));
       return usage;
     },
+    removeInBackground: removeTrees,
     async removeEmptyDirectory(relative) {
       try {
         await rmdir(inside(relative));
@@ -123,6 +160,30 @@ export function filesystemStorage(root: string): StorageBackend {
         throw storageError('remove', relative, error);
       }
     },
+  };
+}
+
+/**
+ * Runs `remove` for paths asked for while no removal runs; paths asked for meanwhile wait and
+ * go together in the next one: one process at a time, however many repositories finish.
+ */
+function oneRemoverAtATime(remove: (paths: string[]) => Promise<void>): (paths: string[]) => Promise<void> {
+  let waiting: { paths: string[]; done: Promise<void> } | undefined;
+  let running: Promise<void> = Promise.resolve();
+  return (paths) => {
+    if (waiting) {
+      waiting.paths.push(...paths);
+      return waiting.done;
+    }
+    const next = { paths: [...paths], done: Promise.resolve() };
+    next.done = running.then(() => {
+      waiting = undefined;
+      return remove(next.paths);
+    });
+    waiting = next;
+    // The next removal starts once this one has ended, however it ended.
+    running = next.done.catch(() => undefined);
+    return next.done;
   };
 }
 
@@ -149,6 +210,16 @@ function readSmallFile(file: string): string {
     return buffer.toString('utf8', 0, length);
   } finally {
     closeSync(fd);
+  }
+}
+
+function exists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
   }
 }
 
