@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { DeleteManifestAction } from '../plan/deletion-action.js';
 import type { RegistryStorage } from '../storage/registry-storage.js';
 import type { RegistryTarget } from './registry-target.js';
@@ -21,11 +22,37 @@ export interface TagsSetAside {
   moved: Map<DeleteManifestAction, string[]>;
 }
 
-/** A run younger than this may still be going: a later run recovers only what older ones left. */
+/**
+ * A run of another machine younger than this may still be going: its tags are left alone. (Taking
+ * those of a live run would put them back for its DELETE to untag as the registry always did.)
+ */
 export const abandonedAfterMs = 10 * 60_000;
 
-/** This process's directory of tags set aside: `<milliseconds since 1970>-<pid>`, the time first, so a later run can tell its age. */
-export const setAsideRun = `${Date.now()}-${process.pid}`;
+const thisHost = hostname().replace(/[^A-Za-z0-9_.-]/g, '_') || 'localhost';
+
+/**
+ * This process's directory of tags set aside, `<milliseconds since 1970>-<host>-<pid>`: a later
+ * run on this machine recovers it as soon as the process is gone, one elsewhere after `abandonedAfterMs`.
+ */
+export const setAsideRun = `${Date.now()}-${thisHost}-${process.pid}`;
+
+/** Whether a run's tags set aside are no longer anyone's: its process is gone, or it is too old to be going. */
+function abandoned(run: string, now: number): boolean {
+  const match = /^(\d+)-(.+)-(\d+)$/.exec(run);
+  if (!match || run === setAsideRun) return false;
+  const [, started, host, pid] = match;
+  if (host === thisHost && !processAlive(Number(pid))) return true;
+  return now - Number(started) >= abandonedAfterMs;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * Moves the tags of `deletions` aside; undefined where the storage cannot (not configured, not
@@ -73,14 +100,13 @@ export async function discardTagsSetAside(aside: TagsSetAside, tags: readonly st
 /**
  * Puts back what interrupted runs left set aside (killed between moving tags and deleting their
  * manifest): each tag whose manifest its repository still links, unless a tag of that name
- * exists again; the rest is removed. Runs younger than `abandonedAfterMs` are left alone.
+ * exists again; the rest is removed. Only abandoned runs are touched (see `abandoned`).
  */
 export async function recoverTagsSetAside(storage: RegistryStorage, now = Date.now()): Promise<Array<{ run: string; putBack: number; dropped: number }>> {
   if (!storage.canSetTagsAside) return [];
   const recovered = [];
   for (const run of await storage.setAsideRuns()) {
-    const started = /^(\d+)-/.exec(run)?.[1];
-    if (run === setAsideRun || (started !== undefined && now - Number(started) < abandonedAfterMs)) continue;
+    if (!abandoned(run, now)) continue;
     let putBack = 0;
     const dropped: Array<{ repository: string; tag: string }> = [];
     for (const entry of await storage.tagsSetAside(run)) {

@@ -110,12 +110,12 @@ async function deleteInRepository(
 
 /** Tags of manifests still there go back at once; the others are removed while other repositories are deleted. */
 async function settleTagsSetAside(aside: TagsSetAside, deleted: Set<DeleteManifestAction>, io: StepIO, later: (discard: Promise<void>) => void) {
-  const where = `${aside.storage.description}, rc-tags-set-aside/${setAsideRun}`;
+  const where = `${aside.storage.setAsideLocation(setAsideRun)} (${aside.storage.description})`;
   try {
     const discard = await putBackUndeleted(aside, deleted);
-    later(discardTagsSetAside(aside, discard).catch((error: unknown) => io.warn(`${aside.repository}: tags of deleted manifests are left in ${where} (${errorText(error)}); an rc run started ten minutes or more later removes them`)));
+    later(discardTagsSetAside(aside, discard).catch((error: unknown) => io.warn(`${aside.repository}: tags of deleted manifests are left in ${where} (${errorText(error)}); the next rc run removes them`)));
   } catch (error) {
-    io.warn(`${aside.repository}: tags set aside for deletion could not all be put back (${errorText(error)}); they are kept in ${where}, and an rc run started ten minutes or more later puts them back`);
+    io.warn(`${aside.repository}: tags set aside for deletion could not all be put back (${errorText(error)}); they are kept in ${where}, and the next rc run puts them back`);
   }
 }
 

@@ -35,7 +35,7 @@ export const verifyImagesStep: Step<CleanContext> = {
       // One killed while deleting may have left tags set aside: back before the tags are listed.
       if (!ctx.options.dryRun && target.storage) {
         for (const { run, putBack, dropped } of await recoverTagsSetAside(target.storage)) {
-          io.warn(`${target.host}: an interrupted run (rc-tags-set-aside/${run}) had set tags aside for deletion: ${putBack} put back, ${dropped} dropped (their manifest was deleted, or the tag was pushed again)`);
+          io.warn(`${target.host}: an interrupted run (${target.storage.setAsideLocation(run)}) had set tags aside for deletion: ${putBack} put back, ${dropped} dropped (their manifest was deleted, or the tag was pushed again)`);
         }
       }
     }

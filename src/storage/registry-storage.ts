@@ -157,6 +157,11 @@ export class RegistryStorage {
     else await mapLimit(paths, this.concurrency, (path) => this.backend.remove(path));
   }
 
+  /** Where a run keeps the tags it set aside, for messages: `docker/registry/v2/rc-tags-set-aside/<run>`. */
+  setAsideLocation(run: string): string {
+    return join(setAsideDir, checkSegment(run));
+  }
+
   /** Removes a run's directory of tags set aside, and the one above it, where they are empty. */
   async removeSetAsideRun(run: string): Promise<void> {
     if (await this.backend.removeEmptyDirectory(join(setAsideDir, checkSegment(run)))) await this.backend.removeEmptyDirectory(setAsideDir);

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../../testkit/fault-proxy/fault-proxy.js';
@@ -75,20 +76,21 @@ describe('rc clean: tags set aside while their manifests are deleted', () => {
     expect(existsSync(setAsideDir()), 'rc-tags-set-aside left in storage').toBe(false);
   });
 
-  it('puts back what a killed run left set aside where the manifest is still there, and drops the tags of deleted manifests', async () => {
+  it('puts back what killed runs left set aside where the manifest is still there, drops the tags of deleted manifests, and leaves a live run alone', async () => {
     const kept = await pushImage(registry.url, 'killed/app', 'a', makeImage({ seed: 'killed/app:a' }));
     const deleted = await pushImage(registry.url, 'killed/app', 'b', makeImage({ seed: 'killed/app:b' }));
     await pushImage(registry.url, 'killed/app', 'c', makeImage({ seed: 'killed/app:c' }));
     await pushImage(registry.url, 'killed/other', 'x', makeImage({ seed: 'killed/other:x' }));
-    // What a run killed an hour ago left: `a` moved aside before its DELETE, `b` moved aside and its manifest deleted.
-    const abandoned = path.join(setAsideDir(), `${Date.now() - 3_600_000}-4242`);
-    // A run still going (started a minute ago): its tag must not be touched.
-    const live = path.join(setAsideDir(), `${Date.now() - 60_000}-4343`);
-    mkdirSync(abandoned, { recursive: true });
-    mkdirSync(live, { recursive: true });
+    // A run of this machine killed a minute ago (its process is gone; no pid is that high): `a` moved aside before its DELETE.
+    const quit = path.join(setAsideDir(), `${Date.now() - 60_000}-${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${2 ** 23}`);
+    // A run of another machine killed an hour ago: `b` moved aside, and its manifest deleted.
+    const old = path.join(setAsideDir(), `${Date.now() - 3_600_000}-build-host-4242`);
+    // A run of another machine started a minute ago, perhaps still going: its tag must not be touched.
+    const live = path.join(setAsideDir(), `${Date.now() - 60_000}-build-host-4343`);
+    for (const dir of [quit, old, live]) mkdirSync(dir, { recursive: true });
     const tagDir = (repository: string, tag: string) => path.join(repositoryDir(registry.storageRoot, repository), '_manifests/tags', tag);
-    renameSync(tagDir('killed/app', 'a'), path.join(abandoned, 'killed%2Fapp%3Aa'));
-    renameSync(tagDir('killed/app', 'b'), path.join(abandoned, 'killed%2Fapp%3Ab'));
+    renameSync(tagDir('killed/app', 'a'), path.join(quit, 'killed%2Fapp%3Aa'));
+    renameSync(tagDir('killed/app', 'b'), path.join(old, 'killed%2Fapp%3Ab'));
     expect((await fetch(`${registry.url}/v2/killed/app/manifests/${deleted}`, { method: 'DELETE' })).status).toBe(202);
     renameSync(tagDir('killed/other', 'x'), path.join(live, 'killed%2Fother%3Ax'));
     expect(await listTags(registry.url, 'killed/app')).toEqual(['c']);
@@ -97,11 +99,12 @@ describe('rc clean: tags set aside while their manifests are deleted', () => {
     workspace.writeList([`${registry.host}/killed/app:c`]);
     const result = await workspace.rc('clean', '--no-gc');
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`an interrupted run (rc-tags-set-aside/${path.basename(abandoned)}) had set tags aside for deletion: 1 put back, 1 dropped`);
+    expect(result.stderr).toContain(`an interrupted run (docker/registry/v2/rc-tags-set-aside/${path.basename(quit)}) had set tags aside for deletion: 1 put back, 0 dropped`);
+    expect(result.stderr).toContain(`an interrupted run (docker/registry/v2/rc-tags-set-aside/${path.basename(old)}) had set tags aside for deletion: 0 put back, 1 dropped`);
 
     expect(await listTags(registry.url, 'killed/app')).toEqual(['a']);
     expect((await pullImage(registry.url, 'killed/app', 'a')).digest).toBe(kept);
-    expect(existsSync(abandoned)).toBe(false);
+    expect(existsSync(quit) || existsSync(old)).toBe(false);
     expect(readdirSync(live)).toEqual(['killed%2Fother%3Ax']);
     renameSync(path.join(live, 'killed%2Fother%3Ax'), tagDir('killed/other', 'x'));
     expect(await listTags(registry.url, 'killed/other')).toEqual(['x']);
