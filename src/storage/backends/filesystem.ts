@@ -47,9 +47,15 @@ const readChunk = 64;
 /** Paths per `rm` process: far below any argument-length limit (a path here is about 150 bytes). */
 const removeChunk = 1_000;
 
+/**
+ * `rm` processes at once: with one, the last repositories' tags waited for the one before them
+ * after the last DELETE, 45–104 ms of a 1,000-image clean (17–39 ms with two).
+ */
+const removers = 2;
+
 export function filesystemStorage(root: string): StorageBackend {
   const inside = (relative: string): string => insideRoot(root, relative);
-  const removeTrees = oneRemoverAtATime(async (relatives) => {
+  const removeTrees = removersAtATime(removers, async (relatives) => {
     for (let start = 0; start < relatives.length; start += removeChunk) {
       const chunk = relatives.slice(start, start + removeChunk);
       const result = await runQuietly(['rm', '-rf', '--', ...chunk.map(inside)]);
@@ -164,26 +170,39 @@ export function filesystemStorage(root: string): StorageBackend {
 }
 
 /**
- * Runs `remove` for paths asked for while no removal runs; paths asked for meanwhile wait and
- * go together in the next one: one process at a time, however many repositories finish.
+ * Runs `remove` at once while fewer than `limit` removals run; paths asked for meanwhile wait
+ * and go together in the next one to start: a few processes at a time, however many
+ * repositories finish.
  */
-function oneRemoverAtATime(remove: (paths: string[]) => Promise<void>): (paths: string[]) => Promise<void> {
-  let waiting: { paths: string[]; done: Promise<void> } | undefined;
-  let running: Promise<void> = Promise.resolve();
-  return (paths) => {
-    if (waiting) {
-      waiting.paths.push(...paths);
-      return waiting.done;
-    }
-    const next = { paths: [...paths], done: Promise.resolve() };
-    next.done = running.then(() => {
+function removersAtATime(limit: number, remove: (paths: string[]) => Promise<void>): (paths: string[]) => Promise<void> {
+  interface Queued {
+    paths: string[];
+    done: Promise<void>;
+    start: () => void;
+  }
+  let running = 0;
+  let waiting: Queued | undefined;
+  const run = (paths: string[]): Promise<void> => {
+    running++;
+    return remove(paths).finally(() => {
+      running--;
+      const next = waiting;
       waiting = undefined;
-      return remove(next.paths);
+      next?.start();
     });
-    waiting = next;
-    // The next removal starts once this one has ended, however it ended.
-    running = next.done.catch(() => undefined);
-    return next.done;
+  };
+  const queue = (): Queued => {
+    const queued = { paths: [] as string[] } as Queued;
+    queued.done = new Promise<void>((resolve, reject) => {
+      queued.start = () => void run(queued.paths).then(resolve, reject);
+    });
+    return queued;
+  };
+  return (paths) => {
+    if (running < limit) return run([...paths]);
+    waiting ??= queue();
+    waiting.paths.push(...paths);
+    return waiting.done;
   };
 }
 
