@@ -38,7 +38,8 @@ export const setAsideRun = `${Date.now()}-${thisHost}-${process.pid}`;
 
 /** Whether a run's tags set aside are no longer anyone's: its process is gone, or it is too old to be going. */
 function abandoned(run: string, now: number): boolean {
-  const match = /^(\d+)-(.+)-(\d+)$/.exec(run);
+  // Only names rc writes (the host part is sanitised to these characters): anything else is not rc's to touch.
+  const match = /^(\d+)-([A-Za-z0-9_.-]+)-(\d+)$/.exec(run);
   if (!match || run === setAsideRun) return false;
   const [, started, host, pid] = match;
   if (host === thisHost && !processAlive(Number(pid))) return true;

@@ -52,7 +52,11 @@ export const deleteImagesStep: Step<CleanContext> = {
       );
     } finally {
       await Promise.all(discards);
-      if (discards.length > 0) for (const target of ctx.registries.values()) await target.storage?.removeSetAsideRun(setAsideRun);
+      if (discards.length > 0) {
+        for (const target of ctx.registries.values()) {
+          await target.storage?.removeSetAsideRun(setAsideRun).catch((error: unknown) => io.warn(`${target.host}: ${errorText(error)}`));
+        }
+      }
     }
     const deleted = ctx.images.filter((i) => i.status === 'deleted').length;
     const failed = ctx.images.filter((i) => i.status === 'failed').length;

@@ -114,10 +114,11 @@ export function filesystemStorage(root: string): StorageBackend {
         renameSync(inside(from), target);
         return true;
       } catch (error) {
-        // The target's parent is created on demand: one mkdir a batch, not one a tag.
-        if (!isMissing(error) || !exists(inside(from))) return fail(error);
+        // The target's parent is created on demand: one mkdir a run, not one a tag.
+        if (!isMissing(error)) return fail(error);
       }
       try {
+        if (!exists(inside(from))) return false;
         mkdirSync(path.dirname(target), { recursive: true });
         renameSync(inside(from), target);
         return true;
