@@ -6,6 +6,7 @@ import { readGcResult, type GcResult } from '../runtime/gc-result.js';
 import type { CommandIO } from '../runtime/registry-runtime.js';
 import { probeRepository } from './recover-registry.js';
 import { waitUntilUp } from './wait-until-up.js';
+import { errorMessage } from '../errors/error-message.js';
 
 
 export interface CollectOptions {
@@ -64,8 +65,8 @@ export async function collectGarbage(target: RegistryTarget, report: GcReport, o
       await confirmStorage(target, probeRepository, { removeRepository: true });
       report.cameBack = true;
     } catch (restoreError) {
-      const first = failure === undefined ? '' : ` after ${describe(failure)}`;
-      throw new RunError(`registry ${target.host} could not be brought back writable${first}: ${describe(restoreError)}`, {
+      const first = failure === undefined ? '' : ` after ${errorMessage(failure)}`;
+      throw new RunError(`registry ${target.host} could not be brought back writable${first}: ${errorMessage(restoreError)}`, {
         hint: `bring it back by hand (${runtime.description}) and check that uploads work`,
         cause: restoreError,
       });
@@ -85,8 +86,4 @@ async function uploadAccepted(target: RegistryTarget): Promise<string | undefine
   if (upload === null) return undefined;
   await target.client.cancelUpload(probeRepository, upload.location);
   return upload.id;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

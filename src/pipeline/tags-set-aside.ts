@@ -26,7 +26,7 @@ export interface TagsSetAside {
  * A run of another machine younger than this may still be going: its tags are left alone. (Taking
  * those of a live run would put them back for its DELETE to untag as the registry always did.)
  */
-export const abandonedAfterMs = 10 * 60_000;
+const abandonedAfterMs = 10 * 60_000;
 
 const thisHost = hostname().replace(/[^A-Za-z0-9_.-]/g, '_') || 'localhost';
 
@@ -103,9 +103,10 @@ export async function discardTagsSetAside(aside: TagsSetAside, tags: readonly st
  * manifest): each tag whose manifest its repository still links, unless a tag of that name
  * exists again; the rest is removed. Only abandoned runs are touched (see `abandoned`).
  */
-export async function recoverTagsSetAside(storage: RegistryStorage, now = Date.now()): Promise<Array<{ run: string; putBack: number; dropped: number }>> {
+export async function recoverTagsSetAside(storage: RegistryStorage): Promise<Array<{ run: string; putBack: number; dropped: number }>> {
   if (!storage.canSetTagsAside) return [];
   const recovered = [];
+  const now = Date.now();
   for (const run of await storage.setAsideRuns()) {
     if (!abandoned(run, now)) continue;
     let putBack = 0;

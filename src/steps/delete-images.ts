@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors/error-message.js';
 import { RunError } from '../errors/run-error.js';
 import type { CleanContext } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
@@ -54,7 +55,7 @@ export const deleteImagesStep: Step<CleanContext> = {
       await Promise.all(discards);
       if (discards.length > 0) {
         for (const target of ctx.registries.values()) {
-          await target.storage?.removeSetAsideRun(setAsideRun).catch((error: unknown) => io.warn(`${target.host}: ${errorText(error)}`));
+          await target.storage?.removeSetAsideRun(setAsideRun).catch((error: unknown) => io.warn(`${target.host}: ${errorMessage(error)}`));
         }
       }
     }
@@ -80,7 +81,7 @@ async function deleteInRepository(
       actions = await replanIfChanged(ctx, target, snapshot, actions, io);
       aside = await setTagsAside(target, snapshot.name, actions.filter((a): a is DeleteManifestAction => a.kind === 'delete-manifest'));
     } catch (error) {
-      const reason = errorText(error);
+      const reason = errorMessage(error);
       for (const image of planned.flatMap(imagesOf)) settle(image, 'failed', reason);
       io.warn(`${snapshot.registry}/${snapshot.name} left alone: ${reason}`);
       return;
@@ -97,7 +98,7 @@ async function deleteInRepository(
       if (action.kind === 'delete-manifest') deleted.add(action);
     } catch (error) {
       if (action.kind === 'delete-manifest' && action.isIndex) failedIndexes.add(action.digest);
-      const reason = errorText(error);
+      const reason = errorMessage(error);
       for (const image of imagesOf(action)) settle(image, 'failed', reason);
       io.warn(`${describe(action)} failed: ${reason}`);
     }
@@ -117,9 +118,9 @@ async function settleTagsSetAside(aside: TagsSetAside, deleted: Set<DeleteManife
   const where = `${aside.storage.setAsideLocation(setAsideRun)} (${aside.storage.description})`;
   try {
     const discard = await putBackUndeleted(aside, deleted);
-    later(discardTagsSetAside(aside, discard).catch((error: unknown) => io.warn(`${aside.repository}: tags of deleted manifests are left in ${where} (${errorText(error)}); the next rc run removes them`)));
+    later(discardTagsSetAside(aside, discard).catch((error: unknown) => io.warn(`${aside.repository}: tags of deleted manifests are left in ${where} (${errorMessage(error)}); the next rc run removes them`)));
   } catch (error) {
-    io.warn(`${aside.repository}: tags set aside for deletion could not all be put back (${errorText(error)}); they are kept in ${where}, and the next rc run puts them back`);
+    io.warn(`${aside.repository}: tags set aside for deletion could not all be put back (${errorMessage(error)}); they are kept in ${where}, and the next rc run puts them back`);
   }
 }
 
@@ -178,10 +179,6 @@ async function deleteManifest(target: RegistryTarget, action: DeleteManifestActi
     if (result === 'deleted') settle(image, 'deleted');
     else settle(image, 'absent', `manifest ${action.digest} was already gone`);
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function imagesOf(action: DeletionAction): ImageOutcome[] {

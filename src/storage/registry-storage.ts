@@ -88,7 +88,7 @@ export class RegistryStorage {
   async manifests(repository: string, digests: readonly string[]): Promise<Map<string, string | null>> {
     const paths = digests.flatMap((digest) => {
       const [algorithm, hex] = splitDigest(digest);
-      return [repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link'), join(v2, 'blobs', algorithm, hex.slice(0, 2), hex, 'data')];
+      return [revisionLink(repository, digest), join(v2, 'blobs', algorithm, hex.slice(0, 2), hex, 'data')];
     });
     const texts = await this.readMany(paths);
     const result = new Map<string, string | null>();
@@ -146,8 +146,7 @@ export class RegistryStorage {
   /** Whether the repository still links the manifest (`_manifests/revisions/…/link`): the registry still serves it by digest. */
   async manifestLinked(repository: string, digest: string): Promise<boolean> {
     if (!digestPattern.test(digest)) return false;
-    const [algorithm, hex] = splitDigest(digest);
-    return (await this.backend.readText(repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link')))?.trim() === digest;
+    return (await this.backend.readText(revisionLink(repository, digest)))?.trim() === digest;
   }
 
   /** Removes tags set aside (in a process of its own where the backend can: thousands of tiny directories). */
@@ -237,6 +236,12 @@ export function repoPath(repository: string, ...parts: string[]): string {
   const segments = repository.split('/');
   if (segments.length === 0 || repository.length === 0) throw new Error('empty repository name');
   return join(repositoriesDir, ...segments.map(checkSegment), ...parts.map(checkSegment));
+}
+
+/** `_manifests/revisions/<algorithm>/<hex>/link`: the repository links the manifest while this names it. */
+function revisionLink(repository: string, digest: string): string {
+  const [algorithm, hex] = splitDigest(digest);
+  return repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link');
 }
 
 /** Where a run keeps a tag it has set aside: `<run>/<repository:tag>`, URI-encoded into one name. */
