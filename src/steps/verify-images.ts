@@ -40,7 +40,7 @@ export const verifyImagesStep: Step<CleanContext> = {
       }
     }
     // Each registry is probed on the first repository found to hold a listed image, while the
-    // others are still being listed (a probe is three round trips one after the other). Once the
+    // others are still being listed (a probe is two round trips one after the other). Once the
     // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
     // among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
@@ -53,15 +53,17 @@ export const verifyImagesStep: Step<CleanContext> = {
         ctx.options.concurrency,
         async ({ registry, repository, images }) => {
           const target = ctx.registries.get(registry)!;
+          const probeOnce = () => {
+            const stopped = listingFailed || ctx.signal.aborted;
+            if (!stopped && !probes.has(registry) && images.some((i) => i.status === 'pending')) {
+              probes.set(registry, probeRegistry(ctx, target, repository).then(() => undefined, (error: unknown) => ({ failed: error })));
+            }
+          };
           try {
-            await checkRepository(ctx, target, repository, images, storageReads);
+            await checkRepository(ctx, target, repository, images, storageReads, probeOnce);
           } catch (error) {
             listingFailed = true;
             throw error;
-          }
-          const stopped = listingFailed || ctx.signal.aborted;
-          if (!stopped && !probes.has(registry) && images.some((i) => i.status === 'pending')) {
-            probes.set(registry, probeRegistry(ctx, target, repository).then(() => undefined, (error: unknown) => ({ failed: error })));
           }
           io.progress(++done, repositories.length);
         },
@@ -84,11 +86,12 @@ export const verifyImagesStep: Step<CleanContext> = {
 
 /**
  * Which of a repository's listed images exist: its tags/list (one request however many are
- * listed), a HEAD for those listed by digest. Then, if anything in it is to be deleted, the
+ * listed), a HEAD for those listed by digest. Then `listed` (where the registry's probe may
+ * start, rather than after the storage is read) and, if anything in it is to be deleted, the
  * storage's view of those tags, for the resolve step to use once the storage is proven the
  * registry's own (never in a dry run: it leaves no upload to prove it, and resolves through the API).
  */
-async function checkRepository(ctx: CleanContext, target: RegistryTarget, repository: string, images: ImageOutcome[], storageReads: Limiter): Promise<void> {
+async function checkRepository(ctx: CleanContext, target: RegistryTarget, repository: string, images: ImageOutcome[], storageReads: Limiter, listed: () => void): Promise<void> {
   const { client, host: registry } = target;
   const tags = await client.tags(repository);
   const tagSet = new Set(tags ?? []);
@@ -99,6 +102,7 @@ async function checkRepository(ctx: CleanContext, target: RegistryTarget, reposi
       settle(image, 'absent', `manifest ${image.ref.digest} does not exist`);
     }
   }
+  listed();
   const snapshot: RepositorySnapshot = { registry, name: repository, tags, heads: new Map(), indexChildren: new Map() };
   const storage = target.storage;
   if (storage && tags !== null && !ctx.options.dryRun && images.some((i) => i.status === 'pending')) {
@@ -107,12 +111,22 @@ async function checkRepository(ctx: CleanContext, target: RegistryTarget, reposi
   ctx.repositories.set(repositoryKey(registry, repository), snapshot);
 }
 
-/** Before any change: the registry allows deletion, and the configured storage is its own. */
+/**
+ * Before any change: the registry allows deletion, and the configured storage is its own. Both
+ * at once, a round trip sooner than one after the other: where deletion turns out disabled the
+ * upload was for nothing, but it is cancelled and cleared away like any other.
+ */
 async function probeRegistry(ctx: CleanContext, target: RegistryTarget, repository: string): Promise<void> {
-  target.support = await target.client.deletionSupport(repository);
+  const [support, storage] = await Promise.allSettled([
+    target.client.deletionSupport(repository),
+    // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
+    ctx.options.dryRun ? undefined : confirmStorage(target, repository),
+  ]);
+  // What deletion support found comes first: a registry that cannot delete has nothing to prove.
+  if (support.status === 'rejected') throw support.reason;
+  target.support = support.value;
   if (!target.support.deleteEnabled) throw deletionDisabled(target.host);
-  // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
-  if (!ctx.options.dryRun) await confirmStorage(target, repository);
+  if (storage.status === 'rejected') throw storage.reason;
 }
 
 function deletionDisabled(host: string): RunError {
