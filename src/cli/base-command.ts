@@ -4,6 +4,7 @@ import { ExitCode } from '../errors/exit-codes.js';
 import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { chooseRenderer, type RendererChoice } from './renderer.js';
+import { errorMessage } from '../errors/error-message.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
@@ -57,7 +58,7 @@ export abstract class BaseCommand extends Command {
     const problems = error instanceof InputError ? error.problems : undefined;
     return {
       error: {
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
         ...(error instanceof RcError && error.hint ? { hint: error.hint } : {}),
         ...(problems?.length ? { problems } : {}),
         exitCode: exitCodeOf(error),

@@ -3,6 +3,7 @@ import { probeRepository } from '../maintenance/recover-registry.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { RegistryError } from '../registry/errors.js';
+import { errorMessage } from '../errors/error-message.js';
 
 
 export interface Check {
@@ -29,7 +30,7 @@ export async function checkRegistry(target: RegistryTarget, config: Config): Pro
       add(check, true, await work());
       return true;
     } catch (error) {
-      add(check, false, error instanceof Error ? error.message : String(error), error instanceof RegistryError || (error as { hint?: string }).hint ? (error as { hint?: string }).hint : undefined);
+      add(check, false, errorMessage(error), error instanceof RegistryError || (error as { hint?: string }).hint ? (error as { hint?: string }).hint : undefined);
       return false;
     }
   };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { plural } from '../util/plural.js';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import { type ImageReference, ReferenceSyntaxError, parseImageReference, quote } from './image-reference.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** An image to delete, with where it was first listed. */
 export interface ListEntry {
@@ -123,7 +124,7 @@ function readFailure(error: unknown): string {
   if (code === 'ENOENT') return 'not found; pass --file PATH or set `file` in the config';
   if (code === 'EISDIR') return 'is a directory, not a file; pass the path of the list file';
   if (code === 'EACCES' || code === 'EPERM') return 'cannot be read: permission denied';
-  return `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  return `cannot be read: ${errorMessage(error)}`;
 }
 
 function unreadable(path: string, message: string): InputError {

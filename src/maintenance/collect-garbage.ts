@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors/error-message.js';
 import { RunError } from '../errors/run-error.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { GcReport } from '../pipeline/context.js';
@@ -6,8 +7,6 @@ import { readGcResult, type GcResult } from '../runtime/gc-result.js';
 import type { CommandIO } from '../runtime/registry-runtime.js';
 import { probeRepository } from './recover-registry.js';
 import { waitUntilUp } from './wait-until-up.js';
-import { errorMessage } from '../errors/error-message.js';
-
 
 export interface CollectOptions {
   flags: string[];

@@ -5,6 +5,7 @@ import { RunError } from '../errors/run-error.js';
 import type { ResolvedStep } from '../plugins/plugin-registry.js';
 import type { CleanContext } from './context.js';
 import type { StepIO } from './step.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /**
  * The one place that knows listr2: turns steps into tasks and runs them in order. After a
@@ -66,7 +67,7 @@ export async function runPipeline(steps: ResolvedStep[], ctx: CleanContext, rend
 }
 
 function pluginFailure(plugin: string, stepId: string, error: unknown): RcError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (error instanceof RcError) {
     return new RunError(`plugin ${plugin}, step ${stepId}: ${message}`, { hint: error.hint, cause: error });
   }

@@ -2,6 +2,7 @@ import { ExitCode } from '../errors/exit-codes.js';
 import { RcError } from '../errors/rc-error.js';
 import type { CleanContext, GcReport, PrunedRepository, RestartReport } from '../pipeline/context.js';
 import type { RemovalMethod } from '../plan/image-outcome.js';
+import { errorMessage } from '../errors/error-message.js';
 
 export type ReportedStatus = 'deleted' | 'absent' | 'failed' | 'skipped' | 'would-delete' | 'not-reached';
 
@@ -64,7 +65,7 @@ export function buildCleanReport(ctx: CleanContext): CleanReport {
 
 function describeFailure(error: unknown): NonNullable<CleanReport['error']> {
   return {
-    message: error instanceof Error ? error.message : String(error),
+    message: errorMessage(error),
     ...(error instanceof RcError && error.hint ? { hint: error.hint } : {}),
     exitCode: error instanceof RcError ? error.exitCode : ExitCode.failed,
   };

@@ -2,6 +2,7 @@ import { waitUntilUp } from '../maintenance/wait-until-up.js';
 import type { CleanContext, RestartReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
+import { errorMessage } from '../errors/error-message.js';
 
 const restartMatters =
   'after garbage collection the registry keeps a stale blob cache: a re-push of a deleted image reports ' +
@@ -41,7 +42,7 @@ export const restartRegistryStep: Step<CleanContext> = {
         io.info(`${report.registry} answers /v2/ again`);
       } catch (error) {
         report.status = 'failed';
-        report.reason = error instanceof Error ? error.message : String(error);
+        report.reason = errorMessage(error);
         firstError ??= error;
       }
     }

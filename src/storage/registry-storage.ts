@@ -158,12 +158,12 @@ export class RegistryStorage {
 
   /** Where a run keeps the tags it set aside, for messages: `docker/registry/v2/rc-tags-set-aside/<run>`. */
   setAsideLocation(run: string): string {
-    return join(setAsideDir, checkSegment(run));
+    return runDir(run);
   }
 
   /** Removes a run's directory of tags set aside, and the one above it, where they are empty. */
   async removeSetAsideRun(run: string): Promise<void> {
-    if (await this.backend.removeEmptyDirectory(join(setAsideDir, checkSegment(run)))) await this.backend.removeEmptyDirectory(setAsideDir);
+    if (await this.backend.removeEmptyDirectory(runDir(run))) await this.backend.removeEmptyDirectory(setAsideDir);
   }
 
   /** The runs with tags still set aside in storage (an interrupted run among them). */
@@ -173,7 +173,7 @@ export class RegistryStorage {
 
   /** Every tag a run has set aside, with its repository; names that are not rc's are left out. */
   async tagsSetAside(run: string): Promise<Array<{ repository: string; tag: string }>> {
-    const entries = (await this.backend.list(join(setAsideDir, checkSegment(run)))) ?? [];
+    const entries = (await this.backend.list(runDir(run))) ?? [];
     return entries.flatMap((entry) => {
       const decoded = entry.directory ? decodeAside(entry.name) : undefined;
       return decoded ? [decoded] : [];
@@ -244,10 +244,15 @@ function revisionLink(repository: string, digest: string): string {
   return repoPath(repository, '_manifests', 'revisions', algorithm, hex, 'link');
 }
 
+/** A run's directory of tags set aside: `docker/registry/v2/rc-tags-set-aside/<run>`. */
+function runDir(run: string): string {
+  return join(setAsideDir, checkSegment(run));
+}
+
 /** Where a run keeps a tag it has set aside: `<run>/<repository:tag>`, URI-encoded into one name. */
 function asidePath(run: string, repository: string, tag: string): string {
   repository.split('/').forEach(checkSegment);
-  return join(setAsideDir, checkSegment(run), encodeURIComponent(`${repository}:${checkSegment(tag)}`));
+  return join(runDir(run), encodeURIComponent(`${repository}:${checkSegment(tag)}`));
 }
 
 function decodeAside(name: string): { repository: string; tag: string } | undefined {
