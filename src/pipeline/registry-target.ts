@@ -2,6 +2,7 @@ import type { GcSettings, RestartSettings } from '../config/schema.js';
 import type { DeletionSupport, RegistryClient } from '../registry/client.js';
 import type { GcMode, RegistryRuntime } from '../runtime/registry-runtime.js';
 import type { RegistryStorage } from '../storage/registry-storage.js';
+import type { ProbeLeftover } from './confirm-storage.js';
 
 /** One registry the run works on, with everything needed to reach and maintain it. */
 export interface RegistryTarget {
@@ -11,6 +12,11 @@ export interface RegistryTarget {
   storage?: RegistryStorage;
   /** An upload started through the API appeared in `storage`: it is this registry's, and may be read instead of asking per tag. */
   storageProven?: boolean;
+  /**
+   * The upload that proved `storage`, being cancelled and cleared away while the clean goes on
+   * (`probeUploadsCleared`): awaited before the deletions end, garbage collection, and the run's end.
+   */
+  probeUpload?: Promise<ProbeLeftover | undefined>;
   /** How to run its GC and restart it, when the backend can. */
   runtime?: RegistryRuntime;
   /** The GC mode `gc.mode` resolves to for this runtime (`auto`: the safest it can do). */

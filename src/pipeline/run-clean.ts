@@ -6,6 +6,7 @@ import { corePluginName } from '../plugins/core-plugin.js';
 import { loadPluginRegistry } from '../plugins/load-plugins.js';
 import { buildCleanReport, type CleanReport } from '../report/clean-report.js';
 import type { CleanContext, CleanOptions } from './context.js';
+import { probeUploadsCleared } from './confirm-storage.js';
 import { runPipeline } from './run-pipeline.js';
 import { vetoImage } from './veto.js';
 
@@ -52,6 +53,8 @@ export async function runClean(request: CleanRequest): Promise<{ report: CleanRe
   } catch (caught) {
     error = caught;
   } finally {
+    // A run that stopped before its deletions ended still clears the storage probe's upload away, before its clients close.
+    ctx.warnings.push(...(await probeUploadsCleared(ctx.registries.values())));
     await Promise.allSettled([...ctx.registries.values()].flatMap((t) => [t.client.close(), t.storage?.close()]));
   }
   if (error !== undefined && ctx.failure === undefined) ctx.failure = error;

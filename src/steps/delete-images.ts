@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors/error-message.js';
+import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 import { RunError } from '../errors/run-error.js';
 import type { CleanContext } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
@@ -58,6 +59,8 @@ export const deleteImagesStep: Step<CleanContext> = {
           await target.storage?.removeSetAsideRun(setAsideRun).catch((error: unknown) => io.warn(`${target.host}: ${errorMessage(error)}`));
         }
       }
+      // The probe's upload, cancelled while the images were deleted: gone before any later step looks at the storage.
+      for (const warning of await probeUploadsCleared(ctx.registries.values())) io.warn(warning);
     }
     const deleted = ctx.images.filter((i) => i.status === 'deleted').length;
     const failed = ctx.images.filter((i) => i.status === 'failed').length;

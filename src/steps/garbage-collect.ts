@@ -3,6 +3,7 @@ import type { CleanContext, GcReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
 import { collectGarbage } from '../maintenance/collect-garbage.js';
+import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 
 /**
  * Runs the registry's garbage collection once per registry per run (never per image), only
@@ -20,6 +21,8 @@ export const garbageCollectStep: Step<CleanContext> = {
     return reports.some((r) => r.status !== 'skipped') ? false : (reports[0]?.reason ?? 'nothing to collect');
   },
   async run(ctx, io) {
+    // Where no deletion ran, the storage probe's upload may still be on its way out: not while the registry goes read-only.
+    for (const warning of await probeUploadsCleared(ctx.registries.values())) io.warn(warning);
     ctx.gc = decideAll(ctx);
     for (const report of ctx.gc) {
       if (report.status === 'skipped') {

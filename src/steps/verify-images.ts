@@ -2,7 +2,7 @@ import { RunError } from '../errors/run-error.js';
 import { walkRegistry } from '../listing/walk-registry.js';
 import type { CleanContext } from '../pipeline/context.js';
 import { recoverRegistry } from '../maintenance/recover-registry.js';
-import { confirmStorage } from '../pipeline/confirm-storage.js';
+import { proveStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { readStorageView } from '../pipeline/resolve-repository.js';
 import { repositoriesOf } from '../pipeline/repositories-of.js';
@@ -40,7 +40,7 @@ export const verifyImagesStep: Step<CleanContext> = {
       }
     }
     // Each registry is probed on the first repository found to hold a listed image, while the
-    // others are still being listed (a probe is two round trips one after the other). Once the
+    // others are still being listed (its answers take a round trip; its upload's cancel, one more, is not waited for). Once the
     // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
     // among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
@@ -114,14 +114,17 @@ async function checkRepository(ctx: CleanContext, target: RegistryTarget, reposi
 /**
  * Before any change: the registry allows deletion, and the configured storage is its own. Both
  * at once, a round trip sooner than one after the other: where deletion turns out disabled the
- * upload was for nothing, but it is cancelled and cleared away like any other.
+ * upload was for nothing, but it is cancelled and cleared away like any other. The probe ends
+ * with the proof: the upload's cancel goes on beside the next steps.
  */
 async function probeRegistry(ctx: CleanContext, target: RegistryTarget, repository: string): Promise<void> {
   const [support, storage] = await Promise.allSettled([
     target.client.deletionSupport(repository),
     // A dry run must leave storage byte-identical, so the identity proof waits for the real run.
-    ctx.options.dryRun ? undefined : confirmStorage(target, repository),
+    ctx.options.dryRun ? undefined : proveStorage(target, repository),
   ]);
+  // The proof's upload is cleared away while the run goes on: a round trip the deletions need not wait for.
+  if (storage.status === 'fulfilled' && storage.value) target.probeUpload = storage.value.cleared;
   // What deletion support found comes first: a registry that cannot delete has nothing to prove.
   if (support.status === 'rejected') throw support.reason;
   target.support = support.value;

@@ -1,5 +1,5 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync } from 'node:fs';
-import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as z from 'zod/mini';
@@ -65,8 +65,10 @@ export function filesystemStorage(root: string): StorageBackend {
   return {
     description: `filesystem ${root}`,
     async list(relative) {
+      // Synchronous, like readTexts: through libuv's thread pool the answer would wait behind the
+      // storage reads of other repositories (and the storage probe, which lists first, with it).
       try {
-        const entries = await readdir(inside(relative), { withFileTypes: true });
+        const entries = readdirSync(inside(relative), { withFileTypes: true });
         return entries.map((e): StorageEntry => ({ name: e.name, directory: e.isDirectory() }));
       } catch (error) {
         if (isMissing(error)) return null;
