@@ -13,8 +13,9 @@ export interface RegistryTarget {
   /** An upload started through the API appeared in `storage`: it is this registry's, and may be read instead of asking per tag. */
   storageProven?: boolean;
   /**
-   * The upload that proved `storage`, being cancelled and cleared away while the clean goes on
-   * (`probeUploadsCleared`): awaited before the deletions end, garbage collection, and the run's end.
+   * The upload that proved `storage`, being cancelled and cleared away while the clean goes on:
+   * awaited (`probeUploadsCleared`) at the end of the delete step, before garbage collection, and
+   * at the end of the run.
    */
   probeUpload?: Promise<ProbeLeftover | undefined>;
   /** How to run its GC and restart it, when the backend can. */

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors/error-message.js';
-import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 import { RunError } from '../errors/run-error.js';
+import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 import type { CleanContext } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { resolveRepository } from '../pipeline/resolve-repository.js';

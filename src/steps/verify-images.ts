@@ -40,9 +40,9 @@ export const verifyImagesStep: Step<CleanContext> = {
       }
     }
     // Each registry is probed on the first repository found to hold a listed image, while the
-    // others are still being listed (its answers take a round trip; its upload's cancel, one more, is not waited for). Once the
-    // run is interrupted or a listing failed, no probe starts: it would send requests, an upload
-    // among them, for a run that changes nothing.
+    // others are still being listed (a round trip; its upload's cancel, one more, is not waited
+    // for). Once the run is interrupted or a listing failed, no probe starts: it would send
+    // requests, an upload among them, for a run that changes nothing.
     const probes = new Map<string, Promise<{ failed: unknown } | undefined>>();
     // As many repositories at a time as the resolve step reads: an exec backend starts a process for each batch.
     const storageReads = new Limiter(Math.max(1, Math.ceil(ctx.options.concurrency / 4)));
