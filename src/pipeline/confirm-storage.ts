@@ -41,7 +41,7 @@ export async function proveStorage(
       else if (found) await storage.removeUpload(repository, upload.id, !hadUploads);
       return undefined;
     } catch (error) {
-      const warning = `the upload that proved the storage of ${target.host} (${repository}/_uploads/${upload.id}) could not be cleared away (${errorMessage(error)}); harmless: the registry purges uploads after 168 hours`;
+      const warning = `the storage probe's upload on ${target.host} (${repository}/_uploads/${upload.id}) could not be cleared away (${errorMessage(error)}); harmless: the registry purges uploads after 168 hours`;
       return { failed: error, warning };
     }
   };

@@ -5,7 +5,7 @@ import { startFaultProxy, type FaultProxy } from '../../testkit/fault-proxy/faul
 import { makeImage, pushImage } from '../../testkit/images.js';
 import { listTags } from '../../testkit/pull.js';
 import { startRegistry, type RegistryServer } from '../../testkit/registry-server.js';
-import { parseReport } from '../resilience/support.js';
+import { parseReport, type CleanReportJson } from '../resilience/support.js';
 import { createWorkspace, filesystemConfig, type Workspace } from '../support/workspace.js';
 
 /**
@@ -34,18 +34,30 @@ describe('rc clean: the registry probed for deletion and for its storage at once
     workspace?.remove();
   });
 
-  it('starts the storage proof while the deletion probe is still unanswered, and leaves no upload behind', async () => {
-    await pushImage(registry.url, 'probed/app', 'old', makeImage({ seed: 'probed/app:old' }));
-    await pushImage(registry.url, 'probed/app', 'new', makeImage({ seed: 'probed/app:new' }));
-    workspace.writeConfig(filesystemConfig(registry));
-    workspace.writeList([`${proxy.host}/probed/app:old`]);
-    const uploads = path.join(registry.storageRoot, 'docker/registry/v2/repositories/probed/app/_uploads');
-    const uploadsBefore = readdirSync(uploads);
+  /** Pushes `old` and `new` (distinct images) to `repository`; returns its `_uploads` directory and what it holds. */
+  async function pushOldAndNew(repository: string): Promise<{ uploads: string; uploadsBefore: string[] }> {
+    await pushImage(registry.url, repository, 'old', makeImage({ seed: `${repository}:old` }));
+    await pushImage(registry.url, repository, 'new', makeImage({ seed: `${repository}:new` }));
+    const uploads = path.join(registry.storageRoot, 'docker/registry/v2/repositories', repository, '_uploads');
+    return { uploads, uploadsBefore: readdirSync(uploads) };
+  }
 
+  /** Cleans `repository:old` through `through` with the storage configured, and checks that exactly `new` is left. */
+  async function cleanOld(repository: string, through: FaultProxy): Promise<CleanReportJson> {
+    workspace.writeConfig(filesystemConfig(registry));
+    workspace.writeList([`${through.host}/${repository}:old`]);
     const result = await workspace.rc('clean', '--no-gc', '--json');
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(parseReport(result).summary).toMatchObject({ deleted: 1, failed: 0 });
-    expect(await listTags(registry.url, 'probed/app')).toEqual(['new']);
+    const report = parseReport(result);
+    expect(report.summary).toMatchObject({ deleted: 1, failed: 0 });
+    expect(await listTags(registry.url, repository)).toEqual(['new']);
+    return report;
+  }
+
+  it('starts the storage proof while the deletion probe is still unanswered, and leaves no upload behind', async () => {
+    const { uploads, uploadsBefore } = await pushOldAndNew('probed/app');
+
+    await cleanOld('probed/app', proxy);
 
     const [deletionProbe] = proxy.requests({ rule: 'slow-probe' });
     const [upload] = proxy.requests({ method: 'POST', path: /\/probed\/app\/blobs\/uploads\/$/ });
@@ -56,21 +68,12 @@ describe('rc clean: the registry probed for deletion and for its storage at once
   });
 
   it('deletes without waiting for the upload\'s cancel, and has it cleared away before it ends', async () => {
-    await pushImage(registry.url, 'cancelled/app', 'old', makeImage({ seed: 'cancelled/app:old' }));
-    await pushImage(registry.url, 'cancelled/app', 'new', makeImage({ seed: 'cancelled/app:new' }));
+    const { uploads, uploadsBefore } = await pushOldAndNew('cancelled/app');
     const slowCancel = await startFaultProxy(registry.url, {
       rules: [{ name: 'slow-cancel', method: 'DELETE', path: /\/blobs\/uploads\//, fault: { type: 'delay', ms: slowMs } }],
     });
     try {
-      workspace.writeConfig(filesystemConfig(registry));
-      workspace.writeList([`${slowCancel.host}/cancelled/app:old`]);
-      const uploads = path.join(registry.storageRoot, 'docker/registry/v2/repositories/cancelled/app/_uploads');
-      const uploadsBefore = readdirSync(uploads);
-
-      const result = await workspace.rc('clean', '--no-gc', '--json');
-      expect(result.exitCode, result.stderr).toBe(0);
-      expect(parseReport(result).summary).toMatchObject({ deleted: 1, failed: 0 });
-      expect(await listTags(registry.url, 'cancelled/app')).toEqual(['new']);
+      await cleanOld('cancelled/app', slowCancel);
 
       const [cancel] = slowCancel.requests({ rule: 'slow-cancel' });
       const [deletion] = slowCancel.requests({ method: 'DELETE', path: /\/cancelled\/app\/manifests\/sha256:(?!0{64})/ });
@@ -84,20 +87,13 @@ describe('rc clean: the registry probed for deletion and for its storage at once
   });
 
   it('warns, and still deletes, when the upload cannot be cancelled once the storage is proven', async () => {
-    await pushImage(registry.url, 'uncancelled/app', 'old', makeImage({ seed: 'uncancelled/app:old' }));
-    await pushImage(registry.url, 'uncancelled/app', 'new', makeImage({ seed: 'uncancelled/app:new' }));
+    await pushOldAndNew('uncancelled/app');
     const refusedCancel = await startFaultProxy(registry.url, {
       rules: [{ name: 'refused-cancel', method: 'DELETE', path: /\/blobs\/uploads\//, fault: { type: 'status', status: 400 } }],
     });
     try {
-      workspace.writeConfig(filesystemConfig(registry));
-      workspace.writeList([`${refusedCancel.host}/uncancelled/app:old`]);
+      const report = await cleanOld('uncancelled/app', refusedCancel);
 
-      const result = await workspace.rc('clean', '--no-gc', '--json');
-      expect(result.exitCode, result.stderr).toBe(0);
-      const report = parseReport(result);
-      expect(report.summary).toMatchObject({ deleted: 1, failed: 0 });
-      expect(await listTags(registry.url, 'uncancelled/app')).toEqual(['new']);
       const [cancel] = refusedCancel.requests({ rule: 'refused-cancel' });
       expect(cancel, 'the upload was not cancelled').toBeDefined();
       const id = /\/blobs\/uploads\/([^/?]+)/.exec(cancel!.path)![1];
