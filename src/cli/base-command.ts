@@ -1,10 +1,10 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { ExitCode } from '../errors/exit-codes.js';
+import { errorMessage } from '../errors/error-message.js';
 import { InputError } from '../errors/input-error.js';
 import { RcError } from '../errors/rc-error.js';
 import { chooseRenderer, type RendererChoice } from './renderer.js';
-import { errorMessage } from '../errors/error-message.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 

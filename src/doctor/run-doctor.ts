@@ -1,10 +1,9 @@
 import type { Config } from '../config/schema.js';
+import { errorMessage } from '../errors/error-message.js';
 import { probeRepository } from '../maintenance/recover-registry.js';
 import { confirmStorage } from '../pipeline/confirm-storage.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import { RegistryError } from '../registry/errors.js';
-import { errorMessage } from '../errors/error-message.js';
-
 
 export interface Check {
   registry: string;

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { plural } from '../util/plural.js';
+import { errorMessage } from '../errors/error-message.js';
 import { InputError, type InputProblem } from '../errors/input-error.js';
 import { type ImageReference, ReferenceSyntaxError, parseImageReference, quote } from './image-reference.js';
-import { errorMessage } from '../errors/error-message.js';
 
 /** An image to delete, with where it was first listed. */
 export interface ListEntry {

@@ -2,6 +2,9 @@ import { errorMessage } from '../errors/error-message.js';
 import { RunError } from '../errors/run-error.js';
 import type { RegistryTarget } from './registry-target.js';
 
+/** What a probe's upload left behind costs: nothing that needs a hand. */
+const purged = 'harmless: the registry purges uploads after 168 hours';
+
 /** An upload of the probe's that could not be cleared away: what failed, and the warning to show for it. */
 export interface ProbeLeftover {
   failed: unknown;
@@ -34,6 +37,7 @@ export async function proveStorage(
   const hadUploads = await storage.hasUploadsDirectory(repository);
   const upload = await target.client.startUpload(repository);
   let found = false;
+  const record = `${repository}/_uploads/${upload.id}`;
   const clear = async (): Promise<ProbeLeftover | undefined> => {
     try {
       await target.client.cancelUpload(repository, upload.location);
@@ -41,7 +45,7 @@ export async function proveStorage(
       else if (found) await storage.removeUpload(repository, upload.id, !hadUploads);
       return undefined;
     } catch (error) {
-      const warning = `the storage probe's upload on ${target.host} (${repository}/_uploads/${upload.id}) could not be cleared away (${errorMessage(error)}); harmless: the registry purges uploads after 168 hours`;
+      const warning = `the storage probe's upload on ${target.host} (${record}) could not be cleared away (${errorMessage(error)}); ${purged}`;
       return { failed: error, warning };
     }
   };
@@ -54,7 +58,7 @@ export async function proveStorage(
   if (!found) {
     const leftover = await clear();
     throw new RunError(
-      `the configured storage (${storage.description}) is not the storage of registry ${target.host}: an upload started on the registry did not appear in it; nothing was changed (${leftover?.warning ?? `the registry's own storage may keep the cancelled upload's record, ${repository}/_uploads/${upload.id}: harmless, and the registry purges it after 168 hours`})`,
+      `the configured storage (${storage.description}) is not the storage of registry ${target.host}: an upload started on the registry did not appear in it; nothing was changed (${leftover?.warning ?? `the registry's own storage may keep the cancelled upload's record, ${record}; ${purged}`})`,
       { hint: `point storage at the root directory of the registry serving ${target.client.baseUrl.origin} (its rootdirectory), or configure it under registries["${target.host}"].storage` },
     );
   }

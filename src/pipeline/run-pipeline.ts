@@ -1,11 +1,11 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import type { RendererChoice } from '../cli/renderer.js';
+import { errorMessage } from '../errors/error-message.js';
 import { RcError } from '../errors/rc-error.js';
 import { RunError } from '../errors/run-error.js';
 import type { ResolvedStep } from '../plugins/plugin-registry.js';
 import type { CleanContext } from './context.js';
 import type { StepIO } from './step.js';
-import { errorMessage } from '../errors/error-message.js';
 
 /**
  * The one place that knows listr2: turns steps into tasks and runs them in order. After a

@@ -1,8 +1,8 @@
+import { errorMessage } from '../errors/error-message.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { RcError } from '../errors/rc-error.js';
 import type { CleanContext, GcReport, PrunedRepository, RestartReport } from '../pipeline/context.js';
 import type { RemovalMethod } from '../plan/image-outcome.js';
-import { errorMessage } from '../errors/error-message.js';
 
 export type ReportedStatus = 'deleted' | 'absent' | 'failed' | 'skipped' | 'would-delete' | 'not-reached';
 

@@ -1,9 +1,9 @@
 import { RunError } from '../errors/run-error.js';
+import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 import type { CleanContext, GcReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
 import { collectGarbage } from '../maintenance/collect-garbage.js';
-import { probeUploadsCleared } from '../pipeline/confirm-storage.js';
 
 /**
  * Runs the registry's garbage collection once per registry per run (never per image), only

@@ -1,8 +1,8 @@
+import { errorMessage } from '../errors/error-message.js';
 import { waitUntilUp } from '../maintenance/wait-until-up.js';
 import type { CleanContext, RestartReport } from '../pipeline/context.js';
 import type { RegistryTarget } from '../pipeline/registry-target.js';
 import type { Step } from '../pipeline/step.js';
-import { errorMessage } from '../errors/error-message.js';
 
 const restartMatters =
   'after garbage collection the registry keeps a stale blob cache: a re-push of a deleted image reports ' +
